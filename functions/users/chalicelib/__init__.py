@@ -1,0 +1,1 @@
+"""The users group's rules: login and captcha, user accounts, areas, shipping addresses."""

@@ -1,0 +1,136 @@
+"""JWT tokens, password hashing, the current user, role and owner checks.
+
+Tokens are HS256 only (``none`` and every other algorithm are refused). Passwords use argon2id.
+PyJWT and argon2 are imported on first use so a cold start that serves no auth stays light.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from .config import get_settings
+from .errors import Forbidden, NotFound, Unauthorized
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .models.users import User
+
+_hasher = None
+_hasher_lock = threading.Lock()
+
+
+def _password_hasher():
+    global _hasher
+    if _hasher is None:
+        with _hasher_lock:
+            if _hasher is None:
+                from argon2 import PasswordHasher
+
+                _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3: the library's RFC 9106 profile
+    return _hasher
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher().hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _password_hasher().verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# A real hash to verify against when the username is unknown: the same work either way, so the
+# response time doesn't tell which usernames exist.
+_DUMMY_HASH: str | None = None
+
+
+def burn_password_check(password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password("studyhub-timing-equaliser")
+    verify_password(password, _DUMMY_HASH)
+
+
+def issue_token(user: "User", *, now: float | None = None) -> str:
+    import jwt
+
+    settings = get_settings()
+    iat = int(now if now is not None else time.time())
+    payload = {
+        "sub": str(user.id),
+        "username": user.username,
+        "iat": iat,
+        "exp": iat + settings.jwt_expire_seconds,
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(token: str) -> dict:
+    import jwt
+
+    try:
+        return jwt.decode(
+            token,
+            get_settings().jwt_secret,
+            algorithms=["HS256"],
+            options={"require": ["sub", "exp", "iat"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("令牌已过期", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("令牌无效", code="token_invalid") from None
+
+
+def token_from_header(header: str | None) -> str | None:
+    """``Bearer <token>``, or ``JWT <token>`` as the old frontend sends."""
+    if not header:
+        return None
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() not in ("bearer", "jwt"):
+        raise Unauthorized("认证头格式错误", code="token_invalid")
+    return parts[1]
+
+
+def user_from_token(session: "Session", token: str) -> "User":
+    from .models.users import User
+
+    claims = decode_token(token)
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise Unauthorized("令牌无效", code="token_invalid") from None
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("用户不存在或已停用", code="user_inactive")
+    return user
+
+
+# --- role and owner checks -----------------------------------------------------------------
+
+def require_teacher(user: "User") -> None:
+    if not user.is_teacher_or_superuser:
+        raise Forbidden("仅老师或管理员可执行该操作")
+
+
+def require_superuser(user: "User") -> None:
+    if not user.is_superuser:
+        raise Forbidden("仅管理员可执行该操作")
+
+
+def require_owner_or_superuser(user: "User", owner_id: int) -> None:
+    """For rows everyone may read but only the owner may change: others get 403."""
+    if user.id != owner_id and not user.is_superuser:
+        raise Forbidden("您没有修改权限")
+
+
+def own_or_404(user: "User", row, owner_attr: str = "user_id"):
+    """For private rows: another user's row is 404, so ids can't be probed."""
+    if row is None or getattr(row, owner_attr) != user.id:
+        raise NotFound()
+    return row

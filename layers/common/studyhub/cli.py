@@ -1,0 +1,128 @@
+"""The ``studyhub`` command (API.md §8)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """StudyHub: run the platform, manage its database and users."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=int, help="worker threads")
+@click.option("--function", "functions", multiple=True, help="serve only these functions (repeatable)")
+@click.option("--no-jobs", is_flag=True, help="don't run the job worker and scheduler beside the functions")
+def serve(host: str, port: int, threads: int, functions: tuple[str, ...], no_jobs: bool) -> None:
+    """Serve every function behind one front door at http://HOST:PORT/api."""
+    from local.serve import serve as run
+
+    run(host, port, threads=threads, functions=list(functions) or None, background=not no_jobs)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the schema to the latest migration."""
+    from studyhub import migrate as migrations
+
+    migrations.upgrade()
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="also load demo users and content")
+def seed(demo: bool) -> None:
+    """Load groups and areas (and demo data with --demo)."""
+    from studyhub import migrate as migrations
+    from studyhub.db import session_scope
+    from studyhub.seed import seed_demo, seed_reference
+
+    migrations.upgrade()
+    with session_scope() as session:
+        result = seed_reference(session)
+        if demo:
+            result.update(seed_demo(session))
+    click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
+
+
+@main.command()
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--email", default="")
+def createsuperuser(username: str, password: str, email: str) -> None:
+    """Create a superuser."""
+    from studyhub import errors
+    from studyhub.accounts import create_user
+    from studyhub.db import session_scope
+
+    if len(password) < 8:
+        _fail("password must be at least 8 characters")
+    try:
+        with session_scope() as session:
+            user = create_user(session, username=username, password=password, email=email, is_superuser=True)
+            user_id = user.id
+    except errors.Invalid as error:
+        _fail(error.errors and next(iter(error.errors.values()))[0] or error.detail)
+    except errors.Unavailable as error:
+        _fail(error.detail)
+    click.echo(f"superuser {username} created (id {user_id})")
+
+
+@main.command()
+@click.argument("username")
+def token(username: str) -> None:
+    """Print a valid token for USERNAME."""
+    from sqlalchemy import select
+
+    from studyhub.auth import issue_token
+    from studyhub.db import session_scope
+    from studyhub.errors import Unavailable
+    from studyhub.models.users import User
+
+    try:
+        with session_scope() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or not user.is_active:
+                _fail(f"no active user named {username!r}")
+            click.echo(issue_token(user))
+    except Unavailable as error:
+        _fail(error.detail)
+
+
+@main.command("nginx-config")
+@click.option("--listen", default="8080", show_default=True)
+@click.option("--upstream", "upstreams", multiple=True, metavar="NAME=HOST:PORT[,HOST:PORT]",
+              help="where each function runs (default: every function at 127.0.0.1:8000)")
+def nginx_config(listen: str, upstreams: tuple[str, ...]) -> None:
+    """Print an Nginx config generated from routes.yaml."""
+    from local.nginx import render_config
+    from local.routes import load_routing
+
+    routing = load_routing()
+    servers: dict[str, list[str]] = {name: ["127.0.0.1:8000"] for name in routing.functions}
+    for item in upstreams:
+        name, _, addrs = item.partition("=")
+        if name not in servers:
+            _fail(f"unknown function {name!r}")
+        servers[name] = addrs.split(",")
+    click.echo(render_config(servers, listen=listen))
+
+
+for _extra in ("jobs.cli",):  # commands added by other parts (reindex, cleanup, worker)
+    try:
+        __import__(_extra)
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Settings: one object built from the environment, read once per process.
+
+Every setting has a default that works on one machine with nothing else installed: embedded
+state lives under ``var/`` (or ``STUDYHUB_VAR_DIR``). See API.md §7 and the README table.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in _TRUE
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"setting {name} must be an integer, got {raw!r}") from None
+
+
+def _read_key(value: str | None) -> str | None:
+    """PEM text, or ``@/path/to/file``."""
+    if not value:
+        return None
+    if value.startswith("@"):
+        return Path(value[1:]).read_text()
+    return value.replace("\\n", "\n")
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    database_tls: bool
+    redis_url: str | None
+    cache_key_prefix: str
+    elasticsearch_url: str | None
+    storage_url: str
+    media_url: str
+    celery_broker_url: str | None
+    smtp_url: str | None
+    mail_from: str
+    jwt_secret: str
+    jwt_expire_seconds: int
+    captcha_expire_seconds: int
+    login_max_failures: int
+    login_lockout_seconds: int
+    avatar_max_bytes: int
+    max_body_bytes: int
+    time_zone: str
+    log_level: str
+    log_format: str  # "text" or "json"
+    log_file: Path | None
+    alipay_app_id: str | None
+    alipay_app_private_key: str | None = field(repr=False, default=None)
+    alipay_public_key: str | None = field(repr=False, default=None)
+    alipay_sandbox: bool = True
+    alipay_return_url: str | None = None
+    alipay_notify_url: str | None = None
+    order_pay_timeout_seconds: int = 1800
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _jwt_secret(var_dir: Path, env: dict[str, str]) -> str:
+    """``JWT_SECRET`` or a secret generated once into ``var/`` (shared by every local process)."""
+    if env.get("JWT_SECRET"):
+        return env["JWT_SECRET"]
+    path = var_dir / "jwt_secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    var_dir.mkdir(parents=True, exist_ok=True)
+    candidate = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: when two processes start at once, exactly one secret wins.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(candidate)
+        return candidate
+    except FileExistsError:
+        return path.read_text().strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    var_dir = Path(env.get("STUDYHUB_VAR_DIR") or "var").resolve()
+    storage_url = env.get("STORAGE_URL") or f"file://{var_dir / 'media'}"
+    if storage_url.startswith("file://") and not storage_url.startswith("file:///"):
+        # file://var/media is relative to the working directory, like the other embedded state
+        storage_url = "file://" + str(Path(storage_url[len("file://"):]).resolve())
+    log_file = env.get("LOG_FILE")
+    return Settings(
+        var_dir=var_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'studyhub.sqlite3'}",
+        database_tls=_bool(env.get("DATABASE_TLS"), False),
+        redis_url=env.get("REDIS_URL") or None,
+        cache_key_prefix=env.get("CACHE_KEY_PREFIX", "studyhub:"),
+        elasticsearch_url=env.get("ELASTICSEARCH_URL") or None,
+        storage_url=storage_url,
+        media_url=env.get("MEDIA_URL") or "/api/media/",
+        celery_broker_url=env.get("CELERY_BROKER_URL") or None,
+        smtp_url=env.get("SMTP_URL") or None,
+        mail_from=env.get("MAIL_FROM", "StudyHub <noreply@studyhub.local>"),
+        jwt_secret=_jwt_secret(var_dir, env),
+        jwt_expire_seconds=_int(env, "JWT_EXPIRE_SECONDS", 86400),
+        captcha_expire_seconds=_int(env, "CAPTCHA_EXPIRE_SECONDS", 180),
+        login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
+        login_lockout_seconds=_int(env, "LOGIN_LOCKOUT_SECONDS", 900),
+        avatar_max_bytes=_int(env, "AVATAR_MAX_BYTES", 2 * 1024 * 1024),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 10 * 1024 * 1024),
+        time_zone=env.get("TIME_ZONE", "Asia/Shanghai"),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_format=env.get("LOG_FORMAT", "text").lower(),
+        log_file=Path(log_file) if log_file else var_dir / "logs" / "studyhub.log",
+        alipay_app_id=env.get("ALIPAY_APP_ID") or None,
+        alipay_app_private_key=_read_key(env.get("ALIPAY_APP_PRIVATE_KEY")),
+        alipay_public_key=_read_key(env.get("ALIPAY_PUBLIC_KEY")),
+        alipay_sandbox=_bool(env.get("ALIPAY_SANDBOX"), True),
+        alipay_return_url=env.get("ALIPAY_RETURN_URL") or None,
+        alipay_notify_url=env.get("ALIPAY_NOTIFY_URL") or None,
+        order_pay_timeout_seconds=_int(env, "ORDER_PAY_TIMEOUT_SECONDS", 1800),
+    )
+
+
+_lock = threading.Lock()
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        with _lock:
+            if _settings is None:
+                _settings = load_settings()
+    return _settings
+
+
+def reset() -> None:
+    """Forget the cached settings (tests change the environment)."""
+    global _settings
+    _settings = None

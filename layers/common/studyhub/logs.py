@@ -1,0 +1,103 @@
+"""One logging setup for every process: console, plus a rotating file under ``var/logs/``
+(as the seed's ``LOGGING`` had) or JSON lines with ``LOG_FORMAT=json``.
+
+Request lines carry request id, method, path, status, duration and user id. A filter scrubs
+anything that looks like a password, token or key before a record is written anywhere.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import re
+import threading
+
+from .config import get_settings
+
+_done = False
+_lock = threading.Lock()
+REQUEST_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "user_id", "function")
+
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(password|passwd|pwd|secret|token|authorization|private_key|api_key)(\"?\s*[:=]\s*\"?)([^\s\"',&}]+)"),
+    re.compile(r"(?i)(bearer|jwt)\s+[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)"),  # credentials inside URLs
+]
+
+
+def scrub(text: str) -> str:
+    text = _SECRET_PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + "***", text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: m.group(1) + " ***", text)
+    text = _SECRET_PATTERNS[2].sub("***PRIVATE KEY***", text)
+    text = _SECRET_PATTERNS[3].sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    return text
+
+
+class ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        base = super().format(record)
+        if getattr(record, "request_id", None):
+            parts = " ".join(f"{k}={getattr(record, k, None)}" for k in REQUEST_FIELDS)
+            base = f"{base} {parts}"
+        return scrub(base)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in REQUEST_FIELDS:
+            if hasattr(record, key):
+                data[key] = getattr(record, key)
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return scrub(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def setup_logging(force: bool = False) -> None:
+    global _done
+    if _done and not force:
+        return
+    with _lock:
+        if _done and not force:
+            return
+        settings = get_settings()
+        root = logging.getLogger("studyhub")
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        root.setLevel(settings.log_level)
+        root.propagate = False  # our own handlers; no duplicate lines through the root logger
+        if settings.log_format == "json":
+            formatter: logging.Formatter = JsonFormatter()
+        else:
+            formatter = TextFormatter("%(levelname)s %(asctime)s %(name)s %(message)s")
+        console = logging.StreamHandler()
+        console.setFormatter(formatter)
+        console.addFilter(ScrubFilter())
+        root.addHandler(console)
+        if settings.log_file is not None:
+            try:
+                settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+                rotating = logging.handlers.RotatingFileHandler(
+                    settings.log_file, maxBytes=50 * 1024 * 1024, backupCount=10, encoding="utf-8",
+                )
+                rotating.setFormatter(formatter)
+                rotating.addFilter(ScrubFilter())
+                root.addHandler(rotating)
+            except OSError:  # a read-only filesystem (Lambda): console only
+                pass
+        _done = True

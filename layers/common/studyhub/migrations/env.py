@@ -1,0 +1,37 @@
+"""Alembic environment: the URL comes from StudyHub's settings, the metadata from its models."""
+from alembic import context
+
+from studyhub.db import get_engine
+from studyhub.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=str(get_engine().url), target_metadata=target_metadata,
+                      literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    with get_engine().connect() as connection:
+        _run(connection)
+
+
+def _run(connection) -> None:
+    # render_as_batch: SQLite can't ALTER most things; batch mode recreates tables there.
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,54 @@
+"""``studyhub serve``: migrate, load reference data, then serve every function behind one
+front door with waitress (a production WSGI server: threads, no dev-server shortcuts)."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("studyhub.serve")
+
+
+def prepare() -> None:
+    """Create/migrate the database and load reference data (idempotent)."""
+    from studyhub import migrate
+    from studyhub.db import session_scope
+    from studyhub.seed import seed_reference
+
+    migrate.upgrade()
+    with session_scope() as session:
+        seed_reference(session)
+
+
+def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | None = None,
+          prepare_db: bool = True, background: bool = True) -> None:
+    import waitress
+
+    from studyhub.config import get_settings
+    from studyhub.logs import setup_logging
+
+    from .frontdoor import FrontDoor
+
+    setup_logging()
+    if prepare_db:
+        prepare()
+    app = FrontDoor(functions)
+    helpers = start_background() if background else []
+    settings = get_settings()
+    log.info("serving %s on http://%s:%d/api", ", ".join(app.gateways), host, port)
+    try:
+        waitress.serve(
+            app, host=host, port=port, threads=threads, ident="studyhub",
+            max_request_body_size=settings.max_body_bytes + 1024 * 1024,
+            channel_timeout=60, connection_limit=1000, clear_untrusted_proxy_headers=True,
+        )
+    finally:
+        for proc in helpers:
+            proc.terminate()
+
+
+def start_background() -> list:
+    """The job worker and scheduler beside the functions (added by the job system)."""
+    try:
+        from jobs.runtime import start_embedded_workers
+    except ImportError:
+        return []
+    return start_embedded_workers()
