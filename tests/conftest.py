@@ -127,6 +127,9 @@ def stack(request, tmp_path_factory):
         os.environ.pop(key, None)
     os.environ.update(env)
     reset_clients()
+    from studyhub.logs import setup_logging
+
+    setup_logging(force=True)  # the log file lives in this stack's var dir
     from local.serve import prepare
 
     prepare()
@@ -170,6 +173,9 @@ def platform(stack):
     os.environ["CACHE_KEY_PREFIX"] = prefix
     reset_clients()
     wipe_database()
+    import shutil
+
+    shutil.rmtree(stack.var_dir / "media", ignore_errors=True)  # stored files belong to one test
     yield stack
     if stack.is_mysql:
         from studyhub.cache import get_cache

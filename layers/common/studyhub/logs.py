@@ -18,20 +18,21 @@ _done = False
 _lock = threading.Lock()
 REQUEST_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "user_id", "function")
 
-_SECRET_PATTERNS = [
-    re.compile(r"(?i)(password|passwd|pwd|secret|token|authorization|private_key|api_key)(\"?\s*[:=]\s*\"?)([^\s\"',&}]+)"),
-    re.compile(r"(?i)(bearer|jwt)\s+[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)"),  # credentials inside URLs
-]
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")  # any JWT, wherever it appears
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")
+_URL_CREDENTIALS = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|jwt|basic)\s+[A-Za-z0-9._~+/=-]+")
+_KEY_VALUE = re.compile(
+    r"(?i)(password|passwd|pwd|secret|token|private_key|api_key)(\"?\s*[:=]\s*\"?)([^\s\"',&}]+)"
+)
 
 
 def scrub(text: str) -> str:
-    text = _SECRET_PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + "***", text)
-    text = _SECRET_PATTERNS[1].sub(lambda m: m.group(1) + " ***", text)
-    text = _SECRET_PATTERNS[2].sub("***PRIVATE KEY***", text)
-    text = _SECRET_PATTERNS[3].sub(lambda m: m.group(1) + "***" + m.group(3), text)
-    return text
+    text = _JWT.sub("***", text)
+    text = _PEM.sub("***PRIVATE KEY***", text)
+    text = _URL_CREDENTIALS.sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + " ***", text)
+    return _KEY_VALUE.sub(lambda m: m.group(1) + m.group(2) + "***", text)
 
 
 class ScrubFilter(logging.Filter):
@@ -78,7 +79,9 @@ def setup_logging(force: bool = False) -> None:
         settings = get_settings()
         root = logging.getLogger("studyhub")
         for handler in list(root.handlers):
-            root.removeHandler(handler)
+            if getattr(handler, "studyhub_owned", False):
+                root.removeHandler(handler)
+                handler.close()
         root.setLevel(settings.log_level)
         root.propagate = False  # our own handlers; no duplicate lines through the root logger
         if settings.log_format == "json":
@@ -88,6 +91,7 @@ def setup_logging(force: bool = False) -> None:
         console = logging.StreamHandler()
         console.setFormatter(formatter)
         console.addFilter(ScrubFilter())
+        console.studyhub_owned = True  # type: ignore[attr-defined]
         root.addHandler(console)
         if settings.log_file is not None:
             try:
@@ -97,6 +101,7 @@ def setup_logging(force: bool = False) -> None:
                 )
                 rotating.setFormatter(formatter)
                 rotating.addFilter(ScrubFilter())
+                rotating.studyhub_owned = True  # type: ignore[attr-defined]
                 root.addHandler(rotating)
             except OSError:  # a read-only filesystem (Lambda): console only
                 pass
