@@ -153,10 +153,10 @@ def wipe_database() -> None:
     from sqlalchemy import text
 
     from studyhub.db import get_engine
-    from studyhub.models import Base
+    from studyhub.models import load_all
 
     engine = get_engine()
-    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    tables = [t for t in reversed(load_all().sorted_tables) if t.name not in REFERENCE_TABLES]
     with engine.begin() as conn:
         if engine.dialect.name == "mysql":
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))

@@ -5,11 +5,11 @@ from alembic.migration import MigrationContext
 
 def test_models_and_migrations_agree(platform):
     from studyhub.db import get_engine
-    from studyhub.models import Base
+    from studyhub.models import load_all
 
     with get_engine().connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, load_all())
     assert diff == [], diff
 
 

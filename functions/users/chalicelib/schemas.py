@@ -8,7 +8,8 @@ USERNAME_PATTERN = r"^[\w.@+-]+$"  # Django's username rule
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # defer_build: schemas are built on first use, not at import (cold start)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)
 
 
 class UserCreate(Body):

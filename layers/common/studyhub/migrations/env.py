@@ -2,10 +2,10 @@
 from alembic import context
 
 from studyhub.db import get_engine
-from studyhub.models import Base
+from studyhub.models import load_all
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_all()
 
 
 def run_migrations_offline() -> None:
