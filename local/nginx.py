@@ -1,35 +1,69 @@
 """Nginx config generated from routes.yaml: one upstream per function, ``/api`` stripped,
-trailing slash tolerated, upload size limit, keepalive, timeouts, request ids, JSON errors."""
+trailing slash tolerated, upload size limit, keepalive, timeouts, request ids, JSON errors.
+
+Every answer Nginx makes itself (unknown path, body too large, upstream down, missing media
+file) is the contract's JSON with ``X-Request-Id``; answers from a function pass through as they
+are (``proxy_intercept_errors off``), so its own 404/503 JSON is never rewritten.
+"""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .routes import load_routing
 
-ERROR_404 = '{"detail":"接口不存在","code":"not_found"}'
-ERROR_413 = '{"detail":"请求体过大","code":"payload_too_large"}'
-ERROR_502 = '{"detail":"服务暂不可用，请稍后再试","code":"service_unavailable"}'
+JSON_TYPE = '"application/json; charset=utf-8"'
+# Nginx's own answers carry the request id too (a function echoes the one it was given).
+REQUEST_ID_HEADER = "add_header X-Request-Id $studyhub_request_id always;"
+
+
+def _json(error) -> str:
+    """The error's contract JSON, quoted for an Nginx ``return``."""
+    from studyhub.web import dumps
+
+    body = dumps(error.body())
+    if any(c in body for c in "'\\$"):  # quote, escape, variable: would change the text
+        raise ValueError(f"can't quote for nginx: {body}")
+    return f"'{body}'"
+
+
+def _json_return(status: int, error) -> str:
+    # `return` takes its type from the URI's extension (`/api/media/x.png` -> image/png), else
+    # default_type (octet-stream): an empty `types` map makes it always the JSON type.
+    return f"types {{ }} default_type {JSON_TYPE}; {REQUEST_ID_HEADER} return {status} {_json(error)};"
 
 
 def render_config(
     upstreams: dict[str, list[str]],
     *,
     listen: str = "8080",
-    max_body: str = "12m",
+    max_body: str | int | None = None,
     media_root: Path | None = None,
     prefix_dir: Path | None = None,
     standalone: bool = False,
 ) -> str:
-    """The ``http``-level config; with ``standalone`` a whole nginx.conf for ``nginx -c``."""
+    """The ``http``-level config; with ``standalone`` a whole nginx.conf for ``nginx -c``.
+
+    ``upstreams`` maps every function of routes.yaml to its ``host:port`` servers.
+    ``max_body`` defaults to ``MAX_BODY_BYTES``, so Nginx and the functions agree on the limit.
+    ``media_root`` (storage on local files) makes Nginx serve ``/api/media/`` from disk.
+    """
     routing = load_routing()
+    missing = sorted(set(routing.functions) - set(upstreams))
+    if missing:
+        raise ValueError(f"no upstream given for function(s): {', '.join(missing)}")
+    if max_body is None:
+        from studyhub.config import get_settings
+
+        max_body = get_settings().max_body_bytes
     prefix = routing.prefix
     lines: list[str] = []
     add = lines.append
     add("# Generated from routes.yaml by `studyhub nginx-config`; do not edit by hand.")
     add("log_format studyhub '$remote_addr [$time_iso8601] \"$request\" $status $body_bytes_sent '")
-    add("                    'rid=$request_id upstream=$upstream_addr rt=$request_time';")
+    add("                    'rid=$studyhub_request_id upstream=$upstream_addr rt=$request_time';")
     add("map $http_x_request_id $studyhub_request_id { default $http_x_request_id; '' $request_id; }")
-    for name, fn in routing.functions.items():
+    for name in routing.functions:
         add(f"upstream studyhub_{name} {{")
         for server in upstreams[name]:
             add(f"    server {server} max_fails=3 fail_timeout=10s;")
@@ -37,6 +71,7 @@ def render_config(
         add("}")
     add("server {")
     add(f"    listen {listen};")
+    add("    server_tokens off;")
     add(f"    client_max_body_size {max_body};")
     add("    proxy_http_version 1.1;")
     add('    proxy_set_header Connection "";')
@@ -52,26 +87,47 @@ def render_config(
         add(f"    access_log {prefix_dir}/access.log studyhub;")
     else:
         add("    access_log /var/log/nginx/studyhub.access.log studyhub;")
+    from studyhub.errors import Invalid, MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
+
+    not_found = NotFound("接口不存在", code="not_found")
+    # 413: client_max_body_size (Nginx answers before the body reaches a function).
+    # e.g. a path climbing above / (`/../../etc/passwd`): the request has no valid URI, so the
+    # JSON comes from an internal URI location (a named location answers 500 here)
+    add("    error_page 400 = /studyhub-errors/400;")
+    add("    error_page 404 = @not_found;")
     add("    error_page 413 = @too_large;")
     add("    error_page 502 503 504 = @unavailable;")
-    add("    location @too_large { default_type application/json; return 413 '" + ERROR_413 + "'; }")
-    add("    location @unavailable { default_type application/json; return 503 '" + ERROR_502 + "'; }")
+    add("    location = /studyhub-errors/400 { internal; "
+        f"{_json_return(400, Invalid('请求格式错误', code='bad_request'))} }}")
+    add(f"    location @not_found {{ {_json_return(404, not_found)} }}")
+    add(f"    location @not_allowed {{ {_json_return(405, MethodNotAllowed())} }}")
+    add(f"    location @too_large {{ {_json_return(413, PayloadTooLarge())} }}")
+    add(f"    location @unavailable {{ {_json_return(503, Unavailable('upstream'))} }}")
     if media_root is not None:
         add(f"    location {prefix}/media/ {{")
         add(f"        alias {media_root.as_posix().rstrip('/')}/;")
-        add("        add_header X-Content-Type-Options nosniff;")
+        add("        autoindex off;")
+        add("        add_header X-Content-Type-Options nosniff always;")
+        add(f"        {REQUEST_ID_HEADER}")
         add("        expires 1d;")
+        # a missing file (or directory) is the contract's 404, not Nginx's HTML page
+        add("        error_page 403 404 = @not_found;")
+        add("        error_page 405 = @not_allowed;")
+        add("        error_page 413 = @too_large;")  # a location's error_page hides the server's
         add("    }")
     for name, fn in routing.functions.items():
-        # /api/users/login/ -> /users/login (the trailing slash is tolerated by the function too)
+        # /api/users/login/ -> /users/login/ (the function's front door drops the trailing slash)
         add(f"    location {prefix}{fn.prefix}/ {{")
         add(f"        rewrite ^{prefix}(/.*)$ $1 break;")
         add(f"        proxy_pass http://studyhub_{name};")
+        # the function is down or too slow: 503 naming it (its own 503s pass through untouched)
+        add(f"        error_page 502 503 504 = @unavailable_{name};")
+        add("        error_page 413 = @too_large;")  # a location's error_page hides the server's
         add("    }")
-        add(f"    location = {prefix}{fn.prefix} {{ return 404 '{ERROR_404}'; }}")
+        add(f"    location @unavailable_{name} {{ {_json_return(503, Unavailable(name))} }}")
+        add(f"    location = {prefix}{fn.prefix} {{ {_json_return(404, not_found)} }}")
     add("    location / {")
-    add("        default_type application/json;")
-    add(f"        return 404 '{ERROR_404}';")
+    add(f"        {_json_return(404, not_found)}")
     add("    }")
     add("}")
     body = "\n".join(lines) + "\n"
@@ -79,8 +135,12 @@ def render_config(
         return body
     base = prefix_dir or Path("/tmp/studyhub-nginx")
     indented = "\n".join("    " + line if line else line for line in body.splitlines())
+    # Started by root, Nginx's workers would run as `nobody` and could read neither the media
+    # files nor its own temp dirs under a private directory: run them as the owner instead.
+    user = "user root;\n" if os.geteuid() == 0 else ""
     return (
-        "worker_processes 1;\n"
+        user
+        + "worker_processes 1;\n"
         f"pid {base}/nginx.pid;\n"
         f"error_log {base}/error.log warn;\n"
         "daemon off;\n"
