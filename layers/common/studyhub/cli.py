@@ -98,6 +98,19 @@ def token(username: str) -> None:
         _fail(error.detail)
 
 
+@main.command()
+def cleanup() -> None:
+    """Run the cleanup job once: cancel orders unpaid after ORDER_PAY_TIMEOUT_SECONDS."""
+    from studyhub.errors import Unavailable
+    from studyhub.orders import cancel_expired_orders
+
+    try:
+        cancelled = cancel_expired_orders()
+    except Unavailable as error:
+        _fail(error.detail)
+    click.echo(f"cancelled {cancelled} expired unpaid orders")
+
+
 @main.command("nginx-config")
 @click.option("--listen", default="8080", show_default=True)
 @click.option("--upstream", "upstreams", multiple=True, metavar="NAME=HOST:PORT[,HOST:PORT]",

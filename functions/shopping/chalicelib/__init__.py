@@ -1,0 +1,1 @@
+"""The shopping group's rules: commodities, the cart, orders, Alipay payments."""

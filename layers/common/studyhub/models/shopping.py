@@ -1,0 +1,78 @@
+"""The shop: commodities, carts, orders with their goods, and Alipay payments.
+
+Stock and sales are only ever changed by conditional UPDATEs (see ``studyhub.orders`` and the
+shopping function); ``payments.trade_id`` is unique so a redelivered notification records once.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, SoftDeleteMixin, TimestampMixin
+
+Money = Numeric(10, 2)
+
+# Order.status
+UNPAID, PAID, SHIPPED, RECEIVED, FINISHED, CANCELLED = 1, 2, 3, 4, 5, 6
+# Order.pay_method
+ALIPAY, CASH_ON_DELIVERY = 1, 2
+
+
+class Commodity(TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = "commodities"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    sales: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(Text, default="")
+    image: Mapped[str | None] = mapped_column(String(500), default=None)  # a URL
+
+
+class ShoppingCart(TimestampMixin, Base):
+    __tablename__ = "shopping_carts"
+    __table_args__ = (UniqueConstraint("user_id", "commodity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    commodity_id: Mapped[int] = mapped_column(BigId, ForeignKey("commodities.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Order(TimestampMixin, Base):
+    __tablename__ = "orders"
+    # the cleanup job looks for unpaid orders older than the timeout
+    __table_args__ = (Index("ix_orders_status_create_time", "status", "create_time"),)
+
+    order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    address: Mapped[str] = mapped_column(String(500))  # text snapshot, see API.md §6
+    total_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    pay_method: Mapped[int] = mapped_column(SmallInteger, default=ALIPAY)
+    status: Mapped[int] = mapped_column(SmallInteger, default=UNPAID)
+    # a payment arrived for an order that was already cancelled (or already paid): give it back
+    refund_required: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OrderGoods(TimestampMixin, Base):
+    __tablename__ = "order_goods"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.order_id", ondelete="CASCADE"), index=True)
+    commodity_id: Mapped[int] = mapped_column(BigId, ForeignKey("commodities.id"), index=True)
+    commodity_name: Mapped[str] = mapped_column(String(200))  # snapshot, like the price
+    number: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column(Money)
+
+
+class Payment(TimestampMixin, Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.order_id", ondelete="CASCADE"), index=True)
+    trade_id: Mapped[str] = mapped_column(String(100), unique=True)  # Alipay's trade_no
+    amount: Mapped[Decimal] = mapped_column(Money)
