@@ -57,4 +57,6 @@ def seed_demo(session: Session) -> dict[str, int]:
 
 
 # Other groups' demo data ("module:function" taking a session): classes, topics, articles...
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = [
+    "studyhub.community_demo:seed_demo_articles",
+]

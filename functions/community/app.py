@@ -1,0 +1,43 @@
+"""The community function: articles and threaded comments (API.md §5). Routes only."""
+from chalicelib import articles, comments
+from chalicelib.schemas import ArticleIn, ArticlePatch, CommentIn
+from studyhub.web import Created, NoContent, Req, create_app, paginate
+
+app, api = create_app("community")
+api.health()
+
+
+@api.route("/community/articles", methods=["GET", "POST"])
+def article_collection(req: Req):
+    caller = req.user
+    if req.method == "POST":
+        return Created(articles.create(req.session, caller, req.parse(ArticleIn)))
+    return paginate(req, articles.list_query(), lambda rows: articles.serialize_page(req.session, rows))
+
+
+@api.route("/community/articles/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
+def article_item(req: Req, id: str):
+    caller = req.user
+    if req.method == "GET":
+        return articles.read(req.session, caller, id)
+    if req.method == "DELETE":
+        articles.delete(req.session, caller, id)
+        return NoContent()
+    body = req.parse(ArticleIn) if req.method == "PUT" else req.parse(ArticlePatch)
+    return articles.update_article(req.session, caller, id, body)
+
+
+@api.route("/community/comments", methods=["GET", "POST"])
+def comment_collection(req: Req):
+    caller = req.user
+    if req.method == "POST":
+        return Created(comments.create(req.session, caller, req.parse(CommentIn)))
+    article_id = comments.article_for_comments(req.session, req.query.get("article"))
+    return paginate(req, comments.top_level_query(article_id),
+                    lambda rows: comments.serialize_page(req.session, rows))
+
+
+@api.route("/community/comments/{id}", methods=["DELETE"])
+def comment_item(req: Req, id: str):
+    comments.delete(req.session, req.user, id)
+    return NoContent()

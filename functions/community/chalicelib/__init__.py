@@ -1,0 +1,1 @@
+"""The community group's rules: articles with exact page views, threaded comments."""
