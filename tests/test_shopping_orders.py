@@ -300,3 +300,21 @@ def test_cleanup_is_a_scheduled_job_in_routes_yaml():
     import jobs.tasks.shopping as tasks
 
     assert tasks.cleanup.name == "studyhub.shopping.cleanup"
+
+
+def test_the_cleanup_task_runs_on_a_real_celery_worker(client, student, job_worker):
+    import time
+
+    import jobs
+
+    cid = make_commodity(stock=10)
+    order = buy(client.as_user(student), student, cid, number=4)
+    backdate_order(order["order_id"], 1801)
+
+    jobs.send("studyhub.shopping.cleanup")
+
+    deadline = time.monotonic() + 20
+    while order_row(order["order_id"]).status != 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert order_row(order["order_id"]).status == 6
+    assert commodity_state(cid) == (10, 0)
