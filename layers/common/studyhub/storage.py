@@ -158,6 +158,9 @@ def make_storage(url: str) -> Storage:
         return FileStorage(url[len("file://"):])
     if scheme == "s3":
         return S3Storage(url)
+    if scheme == "fdfs":
+        from .storage_fdfs import FastDFSStorage  # py3Fdfs only where FastDFS is used
+        return FastDFSStorage(url)
     raise ValueError(f"unsupported STORAGE_URL scheme: {scheme}")
 
 
