@@ -122,6 +122,7 @@ def stack(request, tmp_path_factory):
             conn.exec_driver_sql(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         env["DATABASE_URL"] = f"{MYSQL_URL}/{database}?charset=utf8mb4"
         env["REDIS_URL"] = REDIS_URL
+        env["CELERY_BROKER_URL"] = REDIS_URL  # jobs through Redis too, keys under CACHE_KEY_PREFIX
     saved = {k: os.environ.get(k) for k in BASE_ENV_KEYS}
     for key in BASE_ENV_KEYS:
         os.environ.pop(key, None)
@@ -332,3 +333,21 @@ def s3_server():
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+# --- a real Celery worker --------------------------------------------------------------------
+
+@pytest.fixture
+def job_worker(platform):
+    """A real Celery worker (Celery's test worker: a thread, solo pool) consuming the current
+    stack's broker until the test ends: the embedded SQLite queue under the stack's var dir, or
+    Redis (mysql stack) with keys under this test's CACHE_KEY_PREFIX. Jobs left by earlier tests
+    are purged first. Queue with ``jobs.enqueue``/``jobs.send`` as the code does; poll for effects."""
+    from celery.contrib.testing.worker import start_worker
+
+    from jobs.celery_app import get_celery, purge
+
+    purge()
+    with start_worker(get_celery(), pool="solo", perform_ping_check=False, loglevel="INFO",
+                      shutdown_timeout=30) as worker:
+        yield worker

@@ -1,0 +1,1 @@
+"""The school group's rules: classes and their members, registering students."""
