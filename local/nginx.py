@@ -46,7 +46,9 @@ def render_config(
 
     ``upstreams`` maps every function of routes.yaml to its ``host:port`` servers.
     ``max_body`` defaults to ``MAX_BODY_BYTES``, so Nginx and the functions agree on the limit.
-    ``media_root`` (storage on local files) makes Nginx serve ``/api/media/`` from disk.
+    ``media_root`` (storage on local files) makes Nginx serve ``/api/media/`` from disk; without
+    it ``/api/media/`` goes to the first function's upstream, whose front door serves the files
+    from the storage layer (local files or S3).
     """
     routing = load_routing()
     missing = sorted(set(routing.functions) - set(upstreams))
@@ -100,7 +102,9 @@ def render_config(
     add("    location = /studyhub-errors/400 { internal; "
         f"{_json_return(400, Invalid('请求格式错误', code='bad_request'))} }}")
     add(f"    location @not_found {{ {_json_return(404, not_found)} }}")
-    add(f"    location @not_allowed {{ {_json_return(405, MethodNotAllowed())} }}")
+    # only media locations answer 405 themselves (functions answer their own, with their Allow)
+    add(f"    location @not_allowed {{ add_header Allow \"GET, HEAD\" always; "
+        f"{_json_return(405, MethodNotAllowed())} }}")
     add(f"    location @too_large {{ {_json_return(413, PayloadTooLarge())} }}")
     add(f"    location @unavailable {{ {_json_return(503, Unavailable('upstream'))} }}")
     if media_root is not None:
@@ -114,6 +118,16 @@ def render_config(
         add("        error_page 403 404 = @not_found;")
         add("        error_page 405 = @not_allowed;")
         add("        error_page 413 = @too_large;")  # a location's error_page hides the server's
+        add("    }")
+    elif routing.functions:
+        media_function = next(iter(routing.functions))
+        add(f"    location {prefix}/media/ {{")
+        add("        limit_except GET { deny all; }")  # GET implies HEAD
+        add(f"        rewrite ^{prefix}(/.*)$ $1 break;")
+        add(f"        proxy_pass http://studyhub_{media_function};")
+        add("        error_page 403 = @not_allowed;")
+        add(f"        error_page 502 503 504 = @unavailable_{media_function};")
+        add("        error_page 413 = @too_large;")
         add("    }")
     for name, fn in routing.functions.items():
         # /api/users/login/ -> /users/login/ (the function's front door drops the trailing slash)

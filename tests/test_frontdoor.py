@@ -286,5 +286,17 @@ def test_nginx_config_command_takes_upstreams_per_function(private_var):
     assert result.exit_code == 0, result.output
     assert "server 10.0.0.1:8000 " in result.output and "server 10.0.0.2:8000 " in result.output
     assert "listen 8088;" in result.output
+    assert "location /api/media/ {\n        limit_except GET" in result.output  # proxied to a function
     bad = CliRunner().invoke(main, ["nginx-config", "--upstream", "nope=10.0.0.1:8000"])
     assert bad.exit_code == 1 and "unknown function" in bad.output
+
+
+def test_nginx_config_command_serves_media_from_disk_with_media_root(private_var, tmp_path):
+    from click.testing import CliRunner
+
+    from studyhub.cli import main
+
+    result = CliRunner().invoke(main, ["nginx-config", "--media-root", str(tmp_path / "media")])
+    assert result.exit_code == 0, result.output
+    assert f"alias {(tmp_path / 'media').resolve()}/;" in result.output
+    assert "limit_except" not in result.output

@@ -41,6 +41,17 @@ def _tail(path: Path, lines: int = 30) -> str:
         return f"({path} not written)"
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, even if it is killed hard
+    (finalizers cover every other way out)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+
+
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     """Stop a subprocess this module started (its own process group), then make sure it's gone."""
     if proc.poll() is not None:
@@ -120,7 +131,8 @@ def users_upstream(nginx_bin, tmp_path_factory) -> Upstream:
         proc = subprocess.Popen(
             [sys.executable, "-m", "studyhub.cli", "serve", "--function", "users", "--no-jobs",
              "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-            env=env, cwd=base, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env, cwd=base, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent)
     try:
         def healthy() -> bool:
             try:
@@ -162,7 +174,8 @@ def _start_nginx(nginx_bin: str, prefix_dir: Path, upstreams: dict[str, list[str
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, f"nginx rejects the generated config:\n{check.stderr}\n{conf.read_text()}"
     proc = subprocess.Popen([nginx_bin, "-c", str(conf), "-p", str(prefix_dir), "-e", str(log)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent)
     _wait_until(lambda: port_open("127.0.0.1", port, timeout=0.2), proc, "nginx", log, timeout=15)
     return proc, Edge(f"http://127.0.0.1:{port}", prefix_dir)
 
@@ -206,6 +219,17 @@ def _login(http: httpx.Client, upstream: Upstream, username: str, path: str = "/
     answer = upstream.captcha_answer(key)
     assert answer, "the captcha answer is not in the function's cache"
     return http.post(path, json={"username": username, "password": PASSWORD, "uuid": key, "verify": answer})
+
+
+def _log_has(path: Path, text: str, timeout: float = 3.0) -> bool:
+    """Nginx writes its access log line just after the response: wait a moment for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def _assert_contract_error(response: httpx.Response, status: int, code: str) -> None:
@@ -258,6 +282,7 @@ def test_login_through_nginx_with_the_trailing_slash_form(http, users_upstream, 
     body = response.json()
     assert body["username"] == account["username"] and body["token"]
     # neither the password nor the token is written by Nginx or the function
+    assert _log_has(edge.access_log, "POST /api/users/login/ ")
     for log in (edge.access_log, users_upstream.log):
         text = log.read_text(errors="replace")
         assert PASSWORD not in text and body["token"] not in text, log
@@ -365,3 +390,39 @@ def test_function_down_is_503_json_naming_it(nginx_bin, tmp_path):
         assert "users" in response.json()["detail"]
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def edge_proxying_media(nginx_bin, users_upstream, tmp_path_factory) -> Edge:
+    """The config `studyhub nginx-config` prints without --media-root: media go to a function."""
+    from local.routes import load_routing
+
+    upstream = f"127.0.0.1:{users_upstream.port}"
+    proc, edge = _start_nginx(nginx_bin, tmp_path_factory.mktemp("nginx-proxy-media"),
+                              {name: [upstream] for name in load_routing().functions})
+    try:
+        yield edge
+    finally:
+        _stop(proc)
+
+
+def test_without_media_root_media_are_served_by_a_function(edge_proxying_media, users_upstream):
+    image = _png(20, 20)
+    folder = users_upstream.var_dir / "media" / "edge"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "proxied.png").write_bytes(image)
+    with httpx.Client(base_url=edge_proxying_media.url, timeout=10) as client:
+        served = client.get("/api/media/edge/proxied.png")
+        assert served.status_code == 200 and served.content == image
+        assert served.headers["content-type"] == "image/png"
+        assert _log_has(edge_proxying_media.access_log, f"upstream=127.0.0.1:{users_upstream.port}")
+        _assert_contract_error(client.get("/api/media/edge/missing.png"), 404, "not_found")
+        refused = client.post("/api/media/edge/proxied.png", content=b"x")
+        _assert_contract_error(refused, 405, "method_not_allowed")
+        assert refused.headers["allow"] == "GET, HEAD"
+
+
+def test_writing_to_media_on_disk_is_405_json(http):
+    response = http.put("/api/media/edge/anything.png", content=b"x")
+    _assert_contract_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, HEAD"

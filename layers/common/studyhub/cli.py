@@ -115,7 +115,9 @@ def cleanup() -> None:
 @click.option("--listen", default="8080", show_default=True)
 @click.option("--upstream", "upstreams", multiple=True, metavar="NAME=HOST:PORT[,HOST:PORT]",
               help="where each function runs (default: every function at 127.0.0.1:8000)")
-def nginx_config(listen: str, upstreams: tuple[str, ...]) -> None:
+@click.option("--media-root", type=click.Path(file_okay=False), default=None,
+              help="serve /api/media/ from this directory (file:// storage); default: proxied to a function")
+def nginx_config(listen: str, upstreams: tuple[str, ...], media_root: str | None) -> None:
     """Print an Nginx config generated from routes.yaml."""
     from local.nginx import render_config
     from local.routes import load_routing
@@ -127,7 +129,9 @@ def nginx_config(listen: str, upstreams: tuple[str, ...]) -> None:
         if name not in servers:
             _fail(f"unknown function {name!r}")
         servers[name] = addrs.split(",")
-    click.echo(render_config(servers, listen=listen))
+    from pathlib import Path
+
+    click.echo(render_config(servers, listen=listen, media_root=Path(media_root).resolve() if media_root else None))
 
 
 for _extra in ("jobs.cli",):  # commands added by other parts (reindex, cleanup, worker)
