@@ -54,7 +54,8 @@ def test_invalid_commodity_bodies_are_400(client, superuser):
     api = client.as_user(superuser)
     for body, field in [({"price": "1.00"}, "name"), ({"name": "x", "price": "-1"}, "price"),
                         ({"name": "x", "price": "1.234"}, "price"), ({"name": "x", "price": "abc"}, "price"),
-                        ({"name": "x", "price": "1.00", "stock": -1}, "stock")]:
+                        ({"name": "x", "price": "1.00", "stock": -1}, "stock"),
+                        ({"name": "x", "price": "1.00", "image": "javascript:alert(1)"}, "image")]:
         response = api.post("/api/shopping/commodities", json=body)
         assert response.status_code == 400, body
         assert field in response.json()["errors"], response.json()

@@ -160,7 +160,8 @@ def _unpaid_order(client, student):
 
 
 @pytest.mark.parametrize("case", ["tampered_signature", "tampered_field", "other_app_id", "amount_off_by_a_cent",
-                                  "unknown_order", "missing_sign", "unsigned_sign_type_rsa", "not_a_form"])
+                                  "unknown_order", "order_id_with_a_suffix", "trade_no_too_long", "missing_sign",
+                                  "unsigned_sign_type_rsa", "not_a_form"])
 def test_invalid_notifications_answer_failure_and_change_nothing(client, student, alipay, case):
     order = _unpaid_order(client, student)
     key = alipay["alipay"][0]
@@ -179,6 +180,10 @@ def test_invalid_notifications_answer_failure_and_change_nothing(client, student
         signed = alipay_sign(notification(order, amount="39.89"), key)
     elif case == "unknown_order":
         signed = alipay_sign(notification({**order, "order_id": "20260101000000000000999999"}), key)
+    elif case == "order_id_with_a_suffix":
+        signed = alipay_sign(notification({**order, "order_id": order["order_id"] + "123456789"}), key)
+    elif case == "trade_no_too_long":
+        signed = alipay_sign(notification(order, trade_no="9" * 101), key)
     elif case == "missing_sign":
         signed = alipay_sign(params, key)
         del signed["sign"]

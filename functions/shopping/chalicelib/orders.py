@@ -79,7 +79,9 @@ def owned_query(caller: User):
 
 
 def get_owned(session: Session, caller: User, order_id: str, *, lock: bool = False) -> Order:
-    stmt = select(Order).where(Order.order_id == str(order_id)[:32])
+    if len(order_id) > 32:
+        raise errors.NotFound()
+    stmt = select(Order).where(Order.order_id == order_id)
     if lock:
         stmt = stmt.with_for_update()
     order = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()

@@ -25,6 +25,8 @@ from studyhub.web import isoformat
 from .orders import get_owned, pay_deadline
 
 log = logging.getLogger("studyhub.shopping.payments")
+ORDER_ID_MAX = 32  # orders.order_id
+TRADE_ID_MAX = 100  # payments.trade_id
 
 
 class Rejected(Exception):
@@ -104,8 +106,10 @@ def record_payment(session: Session, order: Order, trade_id: str, amount: Decima
 
 
 def _lock_order(session: Session, order_id: str) -> Order | None:
+    if len(order_id) > ORDER_ID_MAX:
+        return None
     return session.scalars(
-        select(Order).where(Order.order_id == order_id[:32]).with_for_update()
+        select(Order).where(Order.order_id == order_id).with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
 
@@ -133,6 +137,8 @@ def check_signed(params: dict[str, str]) -> None:
         raise Rejected("another app_id")
     if not params.get("out_trade_no") or not params.get("trade_no"):
         raise Rejected("out_trade_no or trade_no missing")
+    if len(params["trade_no"]) > TRADE_ID_MAX:
+        raise Rejected("trade_no too long")
 
 
 def handle_return(session: Session, caller: User, params: dict[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 MAX_STOCK = 2_147_483_647
 MAX_CART_NUMBER = 9999
+IMAGE_URL = r"^(https?://|/)\S+$"  # an absolute http(s) URL or a path on this site
 
 
 class Body(BaseModel):
@@ -36,7 +37,7 @@ class CommodityIn(Body):
     price: Decimal
     stock: int = Field(default=0, ge=0, le=MAX_STOCK)
     description: str = Field(default="", max_length=20000)
-    image: str | None = Field(default=None, max_length=500)
+    image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
 
     _check_price = field_validator("price", mode="before")(_price)
 
@@ -46,7 +47,7 @@ class CommodityPatch(Body):
     price: Decimal | None = None
     stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
     description: str | None = Field(default=None, max_length=20000)
-    image: str | None = Field(default=None, max_length=500)
+    image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
 
     _check_price = field_validator("price", mode="before")(_price)
 
