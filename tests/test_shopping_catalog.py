@@ -141,3 +141,17 @@ def test_another_users_cart_row_is_404_and_not_listed(client, student, make_user
     assert api.delete(f"/api/shopping/cart/{row['id']}").status_code == 404
     assert api.get("/api/shopping/cart").json()["count"] == 0
     assert client.as_user(other).get(f"/api/shopping/cart/{row['id']}").json()["number"] == 1
+
+
+def test_demo_seed_adds_commodities_once(client):
+    from studyhub.db import session_scope
+    from studyhub.seed import DEMO_SEEDERS
+    from studyhub.shopping_demo import seed_demo_commodities
+
+    assert "studyhub.shopping_demo:seed_demo_commodities" in DEMO_SEEDERS
+    with session_scope() as session:
+        assert seed_demo_commodities(session) == 5
+    with session_scope() as session:
+        assert seed_demo_commodities(session) == 0
+    listing = client.get("/api/shopping/commodities").json()
+    assert listing["count"] == 5 and all(c["stock"] > 0 for c in listing["results"])

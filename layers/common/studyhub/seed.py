@@ -59,4 +59,5 @@ def seed_demo(session: Session) -> dict[str, int]:
 # Other groups' demo data ("module:function" taking a session): classes, topics, articles...
 DEMO_SEEDERS: list[str] = [
     "studyhub.community_demo:seed_demo_articles",
+    "studyhub.shopping_demo:seed_demo_commodities",
 ]
