@@ -318,3 +318,39 @@ def test_the_cleanup_task_runs_on_a_real_celery_worker(client, student, job_work
         time.sleep(0.1)
     assert order_row(order["order_id"]).status == 6
     assert commodity_state(cid) == (10, 0)
+
+
+def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student, monkeypatch):
+    """When every attempt of the order transaction dies as a deadlock victim (MySQL 1213), the
+    client gets the contract's 503, not a 500, and nothing was written."""
+    import sys
+
+    import pymysql
+    from sqlalchemy.exc import OperationalError
+
+    from studyhub.models.shopping import Order
+
+    cid = make_commodity(stock=5)
+    api = client.as_user(student)
+    row = api.post("/api/shopping/cart", json={"commodity": cid}).json()["id"]
+    address = make_address(student)
+    app_module = sys.modules["studyhub_function_shopping"]
+    real = app_module.run_in_transaction
+    attempts = []
+
+    def always_deadlocked(work, **kwargs):
+        def victim(session):
+            attempts.append(1)
+            work(session)  # the real work runs, then the "deadlock" rolls it back
+            raise OperationalError("UPDATE commodities ...", {}, pymysql.err.OperationalError(
+                1213, "Deadlock found when trying to get lock; try restarting transaction"))
+        return real(victim, **kwargs)
+
+    monkeypatch.setattr(app_module, "run_in_transaction", always_deadlocked)
+    response = place_order(api, [row], address)
+
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "service_unavailable"
+    assert len(attempts) == 5  # the whole transaction was retried
+    assert commodity_state(cid) == (5, 0) and count_rows(Order) == 0
+    assert api.get("/api/shopping/cart").json()["count"] == 1
