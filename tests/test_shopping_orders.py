@@ -323,8 +323,6 @@ def test_the_cleanup_task_runs_on_a_real_celery_worker(client, student, job_work
 def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student, monkeypatch):
     """When every attempt of the order transaction dies as a deadlock victim (MySQL 1213), the
     client gets the contract's 503, not a 500, and nothing was written."""
-    import sys
-
     import pymysql
     from sqlalchemy.exc import OperationalError
 
@@ -334,8 +332,9 @@ def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student,
     api = client.as_user(student)
     row = api.post("/api/shopping/cart", json={"commodity": cid}).json()["id"]
     address = make_address(student)
-    app_module = sys.modules["studyhub_function_shopping"]
-    real = app_module.run_in_transaction
+    from studyhub import db
+
+    real = db.run_in_transaction
     attempts = []
 
     def always_deadlocked(work, **kwargs):
@@ -346,7 +345,7 @@ def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student,
                 1213, "Deadlock found when trying to get lock; try restarting transaction"))
         return real(victim, **kwargs)
 
-    monkeypatch.setattr(app_module, "run_in_transaction", always_deadlocked)
+    monkeypatch.setattr(db, "run_in_transaction", always_deadlocked)
     response = place_order(api, [row], address)
 
     assert response.status_code == 503, response.text

@@ -9,50 +9,14 @@ from chalice import Response
 
 from chalicelib import cart, commodities, orders, payments
 from chalicelib.schemas import CartIn, CartUpdate, CommodityIn, CommodityPatch, OrderIn
+from chalicelib.transactions import in_transaction, transaction_caller
 from studyhub import errors
-from studyhub.db import run_in_transaction, session_scope
 from studyhub.web import Created, NoContent, Req, create_app, paginate
 
 app, api = create_app("shopping")
 api.health()
 
 TEXT_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
-
-
-def transaction_caller(req: Req):
-    """The authenticated caller, read in a short transaction of its own (not ``req.session``)."""
-    from studyhub.auth import token_from_header, user_from_token
-
-    token = token_from_header(req.headers.get("authorization"))
-    if token is None:
-        raise errors.Unauthorized()
-    with session_scope() as session:
-        user = user_from_token(session, token)
-    req.user_id = user.id
-    return user
-
-
-def in_transaction(work, *, again_on_duplicate: bool = False):
-    """``work(session)`` retried whole on deadlock; retries used up → 503, never a 500.
-
-    ``again_on_duplicate``: a duplicate-key error means a concurrent request inserted the row
-    this one wanted to insert; running the work again finds it.
-    """
-    from sqlalchemy.exc import DBAPIError, IntegrityError
-
-    from studyhub.db import is_retryable
-
-    try:
-        try:
-            return run_in_transaction(work)
-        except IntegrityError:
-            if not again_on_duplicate:
-                raise
-            return run_in_transaction(work)
-    except DBAPIError as error:
-        if is_retryable(error):
-            raise errors.Unavailable("database", "系统繁忙，请稍后重试") from error
-        raise
 
 
 # --- commodities --------------------------------------------------------------------------

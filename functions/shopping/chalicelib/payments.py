@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update as sql_update
 from sqlalchemy.orm import Session
 
 from studyhub import errors, payments as alipay
+from studyhub.config import get_settings
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import PAID, UNPAID, Order, Payment
 from studyhub.models.users import User
@@ -57,10 +59,6 @@ def pay_url(session: Session, caller: User, order_id: str) -> dict[str, str]:
     deadline = pay_deadline(order)
     if order.status != UNPAID or deadline <= utcnow():
         raise errors.NotFound("订单不存在或不是待支付状态", code="not_found")
-    from zoneinfo import ZoneInfo
-
-    from studyhub.config import get_settings
-
     local_deadline = deadline.astimezone(ZoneInfo(get_settings().time_zone))
     url = alipay.page_pay_url(order.order_id, order.total_amount, f"StudyHub 订单 {order.order_id}",
                               time_expire=local_deadline)
