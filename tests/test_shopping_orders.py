@@ -353,3 +353,21 @@ def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student,
     assert len(attempts) == 5  # the whole transaction was retried
     assert commodity_state(cid) == (5, 0) and count_rows(Order) == 0
     assert api.get("/api/shopping/cart").json()["count"] == 1
+
+
+def test_an_order_id_collision_is_retried_under_a_new_id(client, student, monkeypatch):
+    import sys
+
+    api = client.as_user(student)
+    cid = make_commodity(stock=10)
+    first = buy(api, student, cid)
+    rules = sys.modules["studyhub_function_shopping.chalicelib.orders"]
+    fresh = first["order_id"][:-1] + ("0" if first["order_id"][-1] != "0" else "1")
+    ids = iter([first["order_id"], fresh])
+    monkeypatch.setattr(rules, "new_order_id", lambda user_id: next(ids))
+
+    second = buy(api, student, cid)
+
+    assert second["order_id"] == fresh
+    assert commodity_state(cid) == (8, 2)
+    assert api.get("/api/shopping/orders").json()["count"] == 2
