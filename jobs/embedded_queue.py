@@ -6,12 +6,13 @@ is safe with several processes at once — publishers insert, and a consumer cla
 filesystem transport is not: a consumer can pick up a message file while the publisher is still
 writing it, and its "move to the processed folder" falls back to copy + delete across filesystems.
 
-Two changes to kombu's transport: the SQLite file runs in WAL mode with a 30 s busy timeout (so
-a publisher waits for a busy consumer instead of failing), and a delivered message is deleted
-rather than kept forever with ``visible = false``.
+Changes to kombu's transport: the SQLite file runs in WAL mode with a 30 s busy timeout (so a
+publisher waits for a busy consumer instead of failing), processes that create the tables at the
+same moment don't fail, and a delivered message is deleted rather than kept with ``visible = false``.
 """
 from __future__ import annotations
 
+import time
 from json import loads
 from pathlib import Path
 from queue import Empty
@@ -19,6 +20,7 @@ from queue import Empty
 from kombu.transport import sqlalchemy as kombu_sqla
 from kombu.utils.encoding import bytes_to_str
 from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -38,6 +40,24 @@ class Channel(kombu_sqla.Channel):
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+
+    def _open(self):
+        # Processes starting together on a fresh file (serve, its worker and beat) race to create
+        # the tables; the loser sees "already exists" and finds them on the second look.
+        for attempt in range(5):
+            try:
+                return super()._open()
+            except OperationalError as error:
+                if "already exists" not in str(error) or attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _get_or_create(self, queue):
+        try:
+            return super()._get_or_create(queue)
+        except IntegrityError:  # another process created the same queue row first
+            self.session.rollback()
+            return super()._get_or_create(queue)
 
     def _get(self, queue):
         obj = self._get_or_create(queue)
@@ -67,6 +87,13 @@ class Transport(kombu_sqla.Transport):
     Channel = Channel
     # The worker polls the table; half a second keeps "visible within seconds" promises cheap.
     polling_interval = 0.5
+
+    def drain_events(self, connection, timeout=None):
+        # Celery's loop for polling transports waits up to 2 s per cycle and checks for shutdown
+        # only between cycles; shorter cycles make a worker stop in well under a second.
+        if timeout is not None:
+            timeout = min(timeout, 0.5)
+        return super().drain_events(connection, timeout=timeout)
 
 
 def queue_url(var_dir: Path) -> str:

@@ -359,3 +359,21 @@ def test_the_sweep_requeues_an_email_whose_job_was_lost(client, teacher, klass, 
     jobs.send("studyhub.school.requeue_credentials_mail")
     (recipients, _message, _tls), = smtp.wait_for(1)
     assert recipients == ["xiaoming@example.com"] and outbox() == []
+
+
+def test_a_broker_that_is_down_at_queue_time_loses_neither_the_student_nor_the_email(
+        client, teacher, klass, monkeypatch):
+    import jobs
+    from studyhub import config
+
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
+    config.reset()
+    jobs.reset()
+    started = time.monotonic()
+    response = register(client, teacher, klass)
+    assert response.status_code == 201  # committed before the queueing was tried
+    assert time.monotonic() - started < 5
+    assert [s["username"] for s in client.as_user(teacher).get("/api/school/students").json()["results"]] \
+        == ["xiaoming"]
+    assert len(outbox()) == 1  # still there for the sweep to queue again
+    jobs.reset()

@@ -59,5 +59,6 @@ def seed_demo(session: Session) -> dict[str, int]:
 # Other groups' demo data ("module:function" taking a session): classes, topics, articles...
 DEMO_SEEDERS: list[str] = [
     "studyhub.community_demo:seed_demo_articles",
+    "studyhub.school_demo:seed_demo_classes",
     "studyhub.shopping_demo:seed_demo_commodities",
 ]
