@@ -70,6 +70,7 @@ class Settings:
     alipay_return_url: str | None = None
     alipay_notify_url: str | None = None
     order_pay_timeout_seconds: int = 1800
+    db_retry_attempts: int = 5  # run_in_transaction's tries on deadlock; 10 on Galera (README)
 
     @property
     def is_sqlite(self) -> bool:
@@ -135,6 +136,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         alipay_return_url=env.get("ALIPAY_RETURN_URL") or None,
         alipay_notify_url=env.get("ALIPAY_NOTIFY_URL") or None,
         order_pay_timeout_seconds=_int(env, "ORDER_PAY_TIMEOUT_SECONDS", 1800),
+        db_retry_attempts=max(1, _int(env, "DB_RETRY_ATTEMPTS", 5)),
     )
 
 

@@ -8,6 +8,7 @@ become ``Unavailable("database")``.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -160,12 +161,18 @@ def is_unreachable(error: BaseException) -> bool:
     return False
 
 
-def is_retryable(error: BaseException) -> bool:
-    if isinstance(error, exc.DBAPIError):
-        if mysql_error_code(error) in RETRYABLE_MYSQL_CODES:
-            return True
-        if "database is locked" in str(getattr(error, "orig", "")).lower():
-            return True
+def is_retryable(error: BaseException | None) -> bool:
+    # Follows the chain: a deadlock (or a Galera brute-force abort) inside a SAVEPOINT rolls the
+    # whole transaction back, so the ROLLBACK TO SAVEPOINT that follows fails with 1305 instead.
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, exc.DBAPIError):
+            if mysql_error_code(error) in RETRYABLE_MYSQL_CODES:
+                return True
+            if "database is locked" in str(getattr(error, "orig", "")).lower():
+                return True
+        error = error.__cause__ or error.__context__
     return False
 
 
@@ -194,8 +201,15 @@ def session_scope() -> Iterator[Session]:
         _run_hooks(session, "after_commit")
 
 
-def run_in_transaction(work: Callable[[Session], T], *, attempts: int = 5) -> T:
-    """Run ``work`` in its own transaction, retrying the whole of it on deadlock (1213/1205)."""
+def run_in_transaction(work: Callable[[Session], T], *, attempts: int | None = None) -> T:
+    """Run ``work`` in its own transaction, retrying the whole of it on deadlock (1213/1205).
+
+    ``attempts`` defaults to ``DB_RETRY_ATTEMPTS`` (5; a Galera cluster taking writes on every node
+    needs 10). Backoff doubles from 10 ms up to 250 ms, with jitter: on Galera every loser of a
+    certification conflict on a hot row would otherwise come back at the same moment and conflict
+    again (tests/test_galera_cluster.py measures it).
+    """
+    attempts = attempts or get_settings().db_retry_attempts
     for attempt in range(1, attempts + 1):
         try:
             with session_scope() as session:
@@ -203,7 +217,7 @@ def run_in_transaction(work: Callable[[Session], T], *, attempts: int = 5) -> T:
         except exc.DBAPIError as error:
             if attempt < attempts and is_retryable(error):
                 log.warning("transaction retry %d after %s", attempt, mysql_error_code(error))
-                time.sleep(0.01 * attempt)
+                time.sleep(random.uniform(0.5, 1.0) * min(0.01 * 2 ** (attempt - 1), 0.25))
                 continue
             raise
     raise AssertionError("unreachable")
