@@ -15,6 +15,18 @@ if ! command -v nginx >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-ge
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
     || echo "warning: could not install nginx; the Nginx tests will say why they skip"
 fi
+# The Galera cluster test (infra/galera/cluster.sh): the Galera library, rsync for the state
+# transfer, and Nginx's stream module (a separate package in Debian) for the MySQL balancer.
+galera_missing=""
+[ -f /usr/lib/galera/libgalera_smm.so ] || galera_missing="$galera_missing galera-4"
+command -v rsync >/dev/null 2>&1 || galera_missing="$galera_missing rsync"
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || galera_missing="$galera_missing libnginx-mod-stream"
+if [ -n "$galera_missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing$galera_missing (Debian packages) for the Galera cluster test"
+  # shellcheck disable=SC2086
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $galera_missing >/dev/null) \
+    || echo "warning: could not install$galera_missing; the Galera test will say why it skips"
+fi
 
 start_mariadb() {
   if ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
