@@ -55,6 +55,34 @@ def seed(demo: bool) -> None:
 
 
 @main.command()
+@click.option("--batch-size", default=1000, show_default=True, type=int, help="topics per bulk request")
+def reindex(batch_size: int) -> None:
+    """Rebuild the topic search index from the database (a new index, then swapped in)."""
+    import time
+
+    from studyhub.errors import Unavailable
+    from studyhub.search import RebuildRunning, get_search, rebuild
+
+    bars: list = []
+
+    def start(total: int) -> None:
+        bars.append(click.progressbar(length=total, label="indexing topics", show_pos=True,
+                                      file=sys.stderr).__enter__())
+
+    started = time.perf_counter()
+    try:
+        count = rebuild(batch_size=max(1, batch_size), total_hint=start,
+                        progress=lambda n: bars and bars[0].update(n))
+    except (RebuildRunning, Unavailable) as error:
+        _fail(getattr(error, "detail", None) or str(error))
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+    elapsed = time.perf_counter() - started
+    click.echo(f"indexed {count} topics into the {get_search().name} search index in {elapsed:.1f} s")
+
+
+@main.command()
 @click.option("--username", required=True)
 @click.option("--password", required=True)
 @click.option("--email", default="")

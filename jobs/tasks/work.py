@@ -1,0 +1,56 @@
+"""Work jobs: keep the topic search index in step with the database, and rebuild it.
+
+Every task takes ids and reads the database itself, so running one twice, late or out of order
+leaves the index as the database says (idempotent). A search backend that can't be reached
+(``Unavailable``) is retried with exponential backoff (1 s, 2 s, 4 s ... capped at 10 min) until it
+returns; the scheduled ``reindex`` (routes.yaml) rebuilds everything as a backstop.
+"""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from studyhub.errors import Unavailable
+
+log = logging.getLogger("studyhub.jobs.work")
+
+INDEX_TOPIC = "studyhub.work.index_topic"
+INDEX_LABEL = "studyhub.work.index_label"
+REINDEX = "studyhub.work.reindex"
+
+RETRY_UNTIL_BACK = {
+    "autoretry_for": (Unavailable,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 600,
+    "retry_jitter": False,
+    "max_retries": None,
+}
+
+
+@shared_task(name=INDEX_TOPIC, **RETRY_UNTIL_BACK)
+def index_topic(topic_id: int) -> int:
+    """Index the topic as it is now, or remove it if it is deleted or gone."""
+    from studyhub.search import sync_topics
+
+    return sync_topics([int(topic_id)])
+
+
+@shared_task(name=INDEX_LABEL, **RETRY_UNTIL_BACK)
+def index_label(label_id: int) -> int:
+    """Re-index every topic of a renamed or deleted label."""
+    from studyhub.search import sync_label
+
+    return sync_label(int(label_id))
+
+
+@shared_task(name=REINDEX)
+def reindex() -> int:
+    """Rebuild the whole index from the database (into a new generation, then swap)."""
+    from studyhub.search import RebuildRunning, rebuild
+
+    try:
+        return rebuild()
+    except RebuildRunning:
+        log.info("reindex skipped: another rebuild is running")
+        return 0
