@@ -92,7 +92,8 @@ def galera_cluster():
         start = subprocess.run(["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True,
                                timeout=180)
         if start.returncode != 0:
-            logs = "\n".join(f"--- node{n} ---\n{tail(galera_dir / f'node{n}' / 'error.log')}" for n in (1, 2, 3))
+            logs = "\n".join(f"--- node{n} ---\n{tail(galera_dir / f'node{n}' / 'error.log')}\n"
+                             f"{tail(galera_dir / f'node{n}' / 'console.log', 10)}" for n in (1, 2, 3))
             pytest.fail(f"cluster.sh start failed:\n{start.stderr}\n{logs}", pytrace=False)
         status = subprocess.run(["bash", str(SCRIPT), "status"], env=env, capture_output=True, text=True,
                                 timeout=30)

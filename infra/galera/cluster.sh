@@ -111,7 +111,7 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
   local deadline=$((SECONDS + seconds))
   until "$@"; do
     [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
+    sleep 0.2
   done
 }
 
@@ -203,7 +203,18 @@ start_node() {  # start_node N [--wsrep-new-cluster]
   # setsid: the node survives the shell that started it; its own pid file is written later,
   # the launcher pid (mariadbd itself, exec'd) is known at once.
   setsid "$MARIADBD" --defaults-file="$d/my.cnf" "$@" >>"$d/console.log" 2>&1 </dev/null &
-  echo $! >"$d/launcher.pid"
+  local pid=$!
+  echo "$pid" >"$d/launcher.pid"
+  # Until the forked shell has exec'd mariadbd, /proc/PID/cmdline is still the shell's.
+  wait_for 10 "exec" node_alive "$n" || kill -0 "$pid" 2>/dev/null \
+    || { show_logs "$n"; die "node $n exited at once"; }
+}
+
+show_logs() {
+  local d
+  d="$(node_dir "$1")"
+  tail -n 30 "$d/error.log" >&2 2>/dev/null || true
+  tail -n 10 "$d/console.log" >&2 2>/dev/null || true
 }
 
 node_synced() {
@@ -218,11 +229,11 @@ wait_synced() {
     node_synced "$n" || rc=$?
     [ "$rc" = 0 ] && return 0
     if [ "$rc" = 2 ]; then
-      tail -n 30 "$(node_dir "$n")/error.log" >&2 || true
+      show_logs "$n"
       die "node $n exited while starting (log: $(node_dir "$n")/error.log)"
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 30 "$(node_dir "$n")/error.log" >&2 || true
+      show_logs "$n"
       die "node $n not Synced after ${WAIT}s (log: $(node_dir "$n")/error.log)"
     fi
     sleep 0.5
