@@ -353,3 +353,51 @@ def test_concurrent_orders_through_the_balancer_never_oversell_and_conflicts_are
     # ...and Galera's certification conflicts (1213) were retried, not turned into errors.
     conflicts = sum(counts["cert_failures"] + counts["bf_aborts"] for counts in per_node.values())
     assert conflicts > 0 and retries.codes["1213"] > 0, result
+
+
+# --- the retry rules the cluster test relies on (no cluster needed) -------------------------
+
+def mysql_error(code: int, message: str):
+    import pymysql
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("statement", {}, pymysql.err.OperationalError(code, message))
+
+
+def test_savepoint_lost_to_a_deadlock_is_retryable_but_a_lost_savepoint_alone_is_not():
+    from studyhub.db import is_retryable
+
+    deadlock = mysql_error(1213, "Deadlock found when trying to get lock; try restarting transaction")
+    try:
+        try:
+            raise deadlock
+        except Exception:
+            raise mysql_error(1305, "SAVEPOINT sa_savepoint_1 does not exist")  # noqa: B904 - as SQLAlchemy does
+    except Exception as error:
+        after_deadlock = error
+
+    assert is_retryable(after_deadlock)
+    assert not is_retryable(mysql_error(1305, "SAVEPOINT sa_savepoint_1 does not exist"))
+
+
+def test_db_retry_attempts_sets_how_often_a_deadlocked_transaction_runs(monkeypatch, tmp_path):
+    from studyhub import db
+
+    monkeypatch.setenv("DB_RETRY_ATTEMPTS", "3")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'retry.sqlite3'}")
+    reset_clients()
+    runs = []
+
+    def always_deadlocked(session):
+        runs.append(1)
+        raise mysql_error(1213, "Deadlock found when trying to get lock; try restarting transaction")
+
+    try:
+        with pytest.raises(Exception) as raised:
+            db.run_in_transaction(always_deadlocked)
+    finally:
+        monkeypatch.undo()
+        reset_clients()
+
+    assert len(runs) == 3
+    assert db.is_retryable(raised.value)
