@@ -36,7 +36,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         from local.routes import load_routing
 
         jobs = load_routing().jobs
-    except FileNotFoundError:  # packaged without routes.yaml (a Lambda): no scheduler runs there
+    except (FileNotFoundError, ImportError):  # packaged without routes.yaml (a Lambda): no scheduler there
         return {}
     return {job.name: {"task": job.task, "schedule": timedelta(seconds=job.seconds)} for job in jobs}
 
@@ -127,7 +127,10 @@ def _after_fork(**_kwargs) -> None:
     # Prefork children inherit the parent's pooled sockets: let each open its own.
     from studyhub.db import dispose_after_fork
 
+    from .embedded_queue import forget_engines_after_fork
+
     dispose_after_fork()
+    forget_engines_after_fork()
 
 
 @signals.worker_init.connect

@@ -96,5 +96,13 @@ class Transport(kombu_sqla.Transport):
         return super().drain_events(connection, timeout=timeout)
 
 
+def forget_engines_after_fork() -> None:
+    """In a forked worker process: never reuse the parent's SQLite connections (a retried job is
+    published from the child); the next use opens the child's own."""
+    for engine, _session in list(Channel._engines.values()):
+        engine.dispose(close=False)
+    Channel._engines.clear()
+
+
 def queue_url(var_dir: Path) -> str:
     return f"sqlite:///{var_dir / 'queue.sqlite3'}"

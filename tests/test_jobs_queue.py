@@ -197,7 +197,18 @@ def serve(tmp_path):
         server.proc.wait()
 
 
+def _outbox_attempts(var: Path) -> list[int]:
+    import sqlite3
+
+    with sqlite3.connect(var / "studyhub.sqlite3") as conn:
+        return [row[0] for row in conn.execute("SELECT attempts FROM school_credentials_mail")]
+
+
 def test_a_job_queued_while_no_worker_runs_is_done_after_serve_restarts(serve):
+    """The embedded queue survives a restart; and serve's own (prefork) worker retries through it
+    while SMTP is down, then delivers once when SMTP is back."""
+    from test_school_students import SmtpServer
+
     var = serve.directory / "var"
     serve.start("--no-jobs")  # functions only: the job waits in var/queue.sqlite3
     assert _children(serve.proc.pid) == []
@@ -209,18 +220,25 @@ def test_a_job_queued_while_no_worker_runs_is_done_after_serve_restarts(serve):
     assert created.status_code == 201
     serve.stop()
     time.sleep(1)
-    assert not (var / "mail").exists() or not list((var / "mail").glob("*.eml"))
+    assert _outbox_attempts(var) == [0]  # nobody touched the job while serve was down
 
-    serve.start()  # with the worker and the scheduler: a fresh process picks the job up
-    helpers = _wait(lambda: _children(serve.proc.pid) if len(_children(serve.proc.pid)) == 2 else None,
-                    30, "the worker and beat subprocesses")
-    emails = _wait(lambda: list((var / "mail").glob("*.eml")) if (var / "mail").exists() else None,
-                   60, "the queued email to be written to var/mail")
-    assert len(emails) == 1
-    text = emails[0].read_text()
-    assert "ar@example.com" in text
-    _wait(lambda: (var / "celerybeat-schedule").exists() or list(var.glob("celerybeat-schedule*")), 30,
-          "the scheduler to start")
+    smtp = SmtpServer(free_port())  # not started yet: SMTP is down when the worker comes up
+    serve.env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp.port}"
+    serve.start()  # with the worker and the scheduler: fresh processes pick the job up
+    try:
+        helpers = _wait(lambda: _children(serve.proc.pid) if len(_children(serve.proc.pid)) == 2 else None,
+                        30, "the worker and beat subprocesses")
+        _wait(lambda: _outbox_attempts(var)[0] >= 2, 60, "the job to run and be retried")
+        smtp.start()
+        (recipients, message, _tls), = smtp.wait_for(1, timeout=60)
+        assert recipients == ["ar@example.com"]
+        assert "after_restart" in message.get_body(("plain",)).get_content()
+        _wait(lambda: _outbox_attempts(var) == [], 10, "the outbox row to be deleted")
+        time.sleep(1)
+        assert len(smtp.received) == 1
+        _wait(lambda: list(var.glob("celerybeat-schedule*")), 30, "the scheduler to start")
+    finally:
+        smtp.stop()
 
     serve.stop()
     _wait(lambda: not [pid for pid in helpers if _alive(pid)], 30, "worker and beat to stop with serve")
