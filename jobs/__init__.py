@@ -1,9 +1,9 @@
 """Jobs: the Celery app, its tasks (jobs/tasks/<group>.py) and the beat schedule.
 
 Functions never import Celery at module top: they call ``enqueue(session, name, *ids)``, which
-sends the task by name only after the request's transaction commits.
-(The job system itself — broker selection, embedded queue, worker/beat runtime — is built with
-the school issue; this module fixes the interface the functions use.)
+sends the task by name only after the request's transaction commits. The app and its broker are
+in ``celery_app`` (Redis or the embedded queue of ``embedded_queue``); ``runtime`` and ``cli``
+run the worker and the scheduler.
 """
 from __future__ import annotations
 
