@@ -9,7 +9,9 @@ import sys
 import time
 from datetime import timedelta
 
-from work_fixtures import make_label, make_topic, search, search_backend, search_index  # noqa: F401 - fixtures
+from work_fixtures import (  # noqa: F401 - fixtures
+    break_index, make_label, make_topic, restore_index, search, search_backend, search_index,
+)
 
 VISIBLE_WITHIN = 5.0
 
@@ -183,17 +185,9 @@ def test_a_failed_request_queues_no_index_job(client, teacher, make_label, searc
 
 def test_jobs_retry_while_the_index_is_unusable_and_catch_up_when_it_returns(client, teacher, make_label,
                                                                              search_index, job_worker):
-    from studyhub.search import reset
-
-    path = search_index.path
     api = client.as_user(teacher)
     label = make_label(teacher)
-    for suffix in ("", "-wal", "-shm"):
-        target = path.with_name(path.name + suffix)
-        if target.exists():
-            target.unlink()
-    path.write_bytes(b"not a database " * 512)
-    reset()
+    break_index(search_index.root)
     try:
         created = api.post("/api/work/topics", json={"subject": "恢复之后能搜到的题目", "type": 0,
                                                       "label": label.id})
@@ -201,8 +195,7 @@ def test_jobs_retry_while_the_index_is_unusable_and_catch_up_when_it_returns(cli
         assert search(api, "恢复").status_code == 503
         time.sleep(1.5)  # the job ran, failed, and is waiting for its retry
     finally:
-        path.unlink()
-        reset()
+        restore_index(search_index.root)
     ids, waited = wait_for(lambda: search(api, "恢复").status_code == 200 and found(api, "恢复"), timeout=20)
     assert ids == [created.json()["id"]], f"not caught up after {waited:.1f} s"
 

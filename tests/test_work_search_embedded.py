@@ -1,4 +1,4 @@
-"""Topic search on the embedded index (SQLite FTS5 + jieba under var/search/), on both stacks:
+"""Topic search on the embedded index (tantivy + jieba under var/search/), on both stacks:
 the shared behaviour tests, plus what only this backend has (its file, its failure, its
 highlighter)."""
 import pytest
@@ -6,7 +6,7 @@ import pytest
 pytest.register_assert_rewrite("work_search_behaviour")
 
 from work_fixtures import (  # noqa: F401 - fixtures
-    index, make_label, make_topic, search, search_backend, search_index, strip_marks,
+    break_index, index, make_label, make_topic, restore_index, search, search_backend, search_index, strip_marks,
 )
 from work_search_behaviour import *  # noqa: E402,F401,F403 - the shared behaviour tests, run on this backend
 
@@ -16,32 +16,18 @@ def test_the_embedded_backend_is_the_default(search_index):
     from studyhub.search import EmbeddedSearch
 
     assert isinstance(search_index, EmbeddedSearch)
-    assert search_index.path == get_settings().var_dir / "search" / "topics.sqlite3"
+    assert search_index.root == get_settings().var_dir / "search"
+    live = search_index.current_file.read_text().strip()
+    assert (search_index.root / live / "meta.json").is_file()  # a tantivy index on disk
 
 
 @pytest.fixture
 def broken_index(search_index):
-    """Make the index file unusable (overwritten with garbage), as a full or failing disk would;
-    ``restore()`` removes it so the next use starts a fresh index."""
-    from studyhub.search import reset
-
-    path = search_index.path
-    for suffix in ("", "-wal", "-shm"):
-        target = path.with_name(path.name + suffix)
-        if target.exists():
-            target.unlink()
-    path.write_bytes(b"this is not a database " * 512)
-    reset()  # no open connection survives in this process
-
-    def restore():
-        for suffix in ("", "-wal", "-shm"):
-            target = path.with_name(path.name + suffix)
-            if target.exists():
-                target.unlink()
-        reset()
-
-    yield restore
-    restore()
+    """The index unusable for the test; ``restore()`` brings it back (empty, as after a loss)."""
+    root = search_index.root
+    break_index(root)
+    yield lambda: restore_index(root)
+    restore_index(root)
 
 
 def test_search_answers_503_when_the_index_is_unusable_and_writes_still_succeed(client, teacher, make_label,

@@ -83,6 +83,25 @@ def index(search_index):
     return run
 
 
+def break_index(root):
+    """Make the index unusable, as a lost or read-only disk would: its directory becomes a file."""
+    import shutil
+
+    from studyhub.search import reset
+
+    shutil.rmtree(root, ignore_errors=True)
+    root.write_bytes(b"not an index")
+    reset()  # no open index survives in this process
+
+
+def restore_index(root):
+    from studyhub.search import reset
+
+    if root.is_file():
+        root.unlink()
+    reset()
+
+
 def search(client, subject: str | None = None, **params):
     if subject is not None:
         params["subject"] = subject
