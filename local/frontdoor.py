@@ -55,7 +55,7 @@ class FrontDoor:
         mime = MEDIA_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
         headers = [("Content-Type", mime), ("Cache-Control", "public, max-age=86400"),
                    ("X-Content-Type-Options", "nosniff")]
-        return GatewayResponse(200, headers, b"" if method == "HEAD" else data)
+        return GatewayResponse(200, headers, data)
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -89,8 +89,8 @@ class FrontDoor:
         out = list(response.headers)
         if "x-request-id" not in names:
             out.append(("X-Request-Id", headers["X-Request-Id"]))
-        out.append(("Content-Length", str(len(response.body))))
+        out.append(("Content-Length", str(len(response.body))))  # HEAD: the length GET would send
         start_response(status_line, out)
         log.debug("%s %s -> %s in %.1f ms", method, path, response.status,
                   (time.perf_counter() - started) * 1000)
-        return [response.body]
+        return [b"" if method == "HEAD" else response.body]

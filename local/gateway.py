@@ -101,6 +101,4 @@ class FunctionGateway:
             headers_out.append((key, value))
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers_out.extend((key, v) for v in values)
-        if method == "HEAD":
-            data = b""
         return GatewayResponse(int(result["statusCode"]), headers_out, data)

@@ -68,6 +68,7 @@ def test_head_answers_like_get_without_a_body(client):
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"] == JSON_TYPE
+    assert int(head.headers["content-length"]) == len(get.content) > 0  # the length GET would send
     assert_contract_error(client.get("/api/users/login"), 405, "method_not_allowed")
     assert client.request("HEAD", "/api/users/login").status_code == 405  # POST-only: no HEAD either
 
