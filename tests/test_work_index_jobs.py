@@ -221,3 +221,19 @@ def test_reindex_is_scheduled_in_routes_yaml():
 
     entries = [e for e in beat_schedule().values() if e["task"] == reindex.name]
     assert len(entries) == 1 and entries[0]["schedule"].total_seconds() == 86400
+
+
+def test_demo_topics_are_seeded_once_and_searchable_at_once(client, make_user, search_index):
+    from studyhub.db import session_scope
+    from studyhub.work_demo import seed_demo_topics
+
+    make_user("teacher", username="teacher1")
+    make_user("teacher", username="teacher2")
+    student = make_user("student")
+    with session_scope() as session:
+        assert seed_demo_topics(session) == 10
+    with session_scope() as session:
+        assert seed_demo_topics(session) == 0
+    hits = search(client.as_user(student), "列表").json()["results"]
+    assert [r["label_name"] for r in hits] == ["Python基础"]  # the exam label's topic stays hidden
+    assert search(client.as_user(make_user("superuser")), "列表").json()["count"] == 2

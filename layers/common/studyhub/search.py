@@ -378,7 +378,15 @@ class EmbeddedSearch:
         self._guard(lambda: self._commit(self._live(), lambda w: w.delete_all_documents()))
 
     def ping(self) -> None:
-        self._guard(self._live)
+        """The live generation is there and its metadata reads (without loading tantivy: the
+        health check stays light)."""
+        import json
+
+        def check():
+            meta = self.root / self._current_name() / "meta.json"
+            json.loads(meta.read_text())
+
+        self._guard(check)
 
     def refresh(self) -> None:
         """A commit is visible to the next search (every search checks for one)."""

@@ -61,4 +61,5 @@ DEMO_SEEDERS: list[str] = [
     "studyhub.community_demo:seed_demo_articles",
     "studyhub.school_demo:seed_demo_classes",
     "studyhub.shopping_demo:seed_demo_commodities",
+    "studyhub.work_demo:seed_demo_topics",
 ]
