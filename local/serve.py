@@ -19,7 +19,9 @@ def prepare() -> None:
 
 
 def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | None = None,
-          prepare_db: bool = True, background: bool = True) -> None:
+          prepare_db: bool = True, background: bool = True, sockets: list | None = None) -> None:
+    """``sockets``: already listening sockets to serve on instead of ``host:port`` (the cluster
+    binds its workers' ports itself, ``local/cluster.py``)."""
     import waitress
 
     from studyhub.config import get_settings
@@ -35,8 +37,9 @@ def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | Non
     settings = get_settings()
     log.info("serving %s on http://%s:%d/api", ", ".join(app.gateways), host, port)
     try:
+        where = {"sockets": sockets} if sockets else {"host": host, "port": port}
         waitress.serve(
-            app, host=host, port=port, threads=threads, ident="studyhub",
+            app, **where, threads=threads, ident="studyhub",
             max_request_body_size=settings.max_body_bytes + 1024 * 1024,
             channel_timeout=60, connection_limit=1000, clear_untrusted_proxy_headers=True,
         )

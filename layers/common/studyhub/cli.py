@@ -22,11 +22,27 @@ def main() -> None:
 @click.option("--threads", default=16, show_default=True, type=int, help="worker threads")
 @click.option("--function", "functions", multiple=True, help="serve only these functions (repeatable)")
 @click.option("--no-jobs", is_flag=True, help="don't run the job worker and scheduler beside the functions")
-def serve(host: str, port: int, threads: int, functions: tuple[str, ...], no_jobs: bool) -> None:
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=1),
+              help="N >= 2: N worker processes per function behind Nginx on HOST:PORT (local/cluster.py)")
+@click.option("--worker-port-base", type=click.IntRange(min=0), default=None,
+              help="with --processes: first internal port on 127.0.0.1 (default PORT+1; 0: any free ports)")
+@click.option("--no-migrate", is_flag=True, help="don't migrate or load reference data first (done elsewhere)")
+def serve(host: str, port: int, threads: int, functions: tuple[str, ...], no_jobs: bool, processes: int,
+          worker_port_base: int | None, no_migrate: bool) -> None:
     """Serve every function behind one front door at http://HOST:PORT/api."""
+    if processes > 1:
+        from local.cluster import ClusterError, run_cluster
+
+        try:
+            status = run_cluster(host, port, processes=processes, threads=threads, functions=list(functions) or None,
+                                 background=not no_jobs, port_base=worker_port_base, prepare_db=not no_migrate)
+        except ClusterError as error:
+            _fail(str(error))
+        sys.exit(status)
     from local.serve import serve as run
 
-    run(host, port, threads=threads, functions=list(functions) or None, background=not no_jobs)
+    run(host, port, threads=threads, functions=list(functions) or None, background=not no_jobs,
+        prepare_db=not no_migrate)
 
 
 @main.command()
