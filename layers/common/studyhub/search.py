@@ -272,15 +272,20 @@ class EmbeddedSearch:
             return self.current_file.read_text().strip()
         except FileNotFoundError:
             pass
-        with self._lock:  # first use on this machine: the first generation
+        import fcntl
+
+        # first use on this machine: one process (and thread) creates the first generation
+        with self._lock:
             self.root.mkdir(parents=True, exist_ok=True)
-            try:
-                return self.current_file.read_text().strip()
-            except FileNotFoundError:
-                name = self._next_name()
-                self._open(name, create=True)
-                self._point_to(name)
-                return name
+            with open(self.root / ".create.lock", "w") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    return self.current_file.read_text().strip()
+                except FileNotFoundError:
+                    name = self._next_name()
+                    self._open(name, create=True)
+                    self._point_to(name)
+                    return name
 
     def _next_name(self) -> str:
         numbers = [int(p.name.split("-")[1]) for p in self.root.glob("topics-*") if p.name.split("-")[1].isdigit()]
