@@ -66,6 +66,19 @@ def test_invalid_fields_are_400_and_nothing_is_stored(client, teacher, make_labe
     assert api.get("/api/work/topics").json()["count"] == 0
 
 
+def test_longest_accepted_texts_are_stored_whole_and_longer_is_400(client, teacher, make_label):
+    label = make_label(teacher)
+    api = client.as_user(teacher)
+    longest = topic_body(label, subject="题" * 5000, answer="答" * 16000, description="😀" * 16000)
+    created = api.post("/api/work/topics", json=longest)
+    assert created.status_code == 201, created.text[:200]
+    stored = api.get(f"/api/work/topics/{created.json()['id']}").json()
+    assert len(stored["answer"]) == 16000 and stored["description"] == "😀" * 16000
+    for field, value in (("subject", "题" * 5001), ("answer", "答" * 16001)):
+        response = api.post("/api/work/topics", json=topic_body(label, **{field: value}))
+        assert response.status_code == 400 and field in response.json()["errors"]
+
+
 def test_unknown_or_deleted_label_is_400(client, teacher, make_label):
     api = client.as_user(teacher)
     gone = make_label(teacher)

@@ -13,6 +13,10 @@ def _no_bool(value):
     return value
 
 
+# TEXT columns hold 65,535 bytes on MySQL: 16,000 characters of 4-byte utf8mb4 always fit.
+LONG_TEXT = 16000
+SUBJECT_MAX = 5000
+
 TopicType = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=4)]
 Id = Annotated[int, BeforeValidator(_no_bool), Field(ge=1)]
 Score = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=10000, allow_inf_nan=False)]
@@ -28,18 +32,18 @@ class LabelIn(Body):
 
 
 class TopicIn(Body):
-    subject: str = Field(min_length=1, max_length=10000)
+    subject: str = Field(min_length=1, max_length=SUBJECT_MAX)
     type: TopicType
     score: Score | None = None
-    description: str | None = Field(default=None, max_length=50000)
-    answer: str | None = Field(default=None, max_length=50000)
+    description: str | None = Field(default=None, max_length=LONG_TEXT)
+    answer: str | None = Field(default=None, max_length=LONG_TEXT)
     label: Id
 
 
 class TopicPatch(Body):
-    subject: str | None = Field(default=None, min_length=1, max_length=10000)
+    subject: str | None = Field(default=None, min_length=1, max_length=SUBJECT_MAX)
     type: TopicType | None = None
     score: Score | None = None
-    description: str | None = Field(default=None, max_length=50000)
-    answer: str | None = Field(default=None, max_length=50000)
+    description: str | None = Field(default=None, max_length=LONG_TEXT)
+    answer: str | None = Field(default=None, max_length=LONG_TEXT)
     label: Id | None = None
