@@ -6,15 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from conftest import store
 
-def _store(row):
-    from studyhub.db import session_scope
 
-    with session_scope() as session:
-        session.add(row)
-        session.flush()
-        session.refresh(row)
-    return row
 
 
 @pytest.fixture
@@ -28,7 +22,7 @@ def make_article(platform):
         if age is not None:
             when = datetime.now(timezone.utc) - age
             kwargs = {"create_time": when, "update_time": when}
-        return _store(Article(title=title, content=content, user_id=user.id, page_view=page_view, **kwargs))
+        return store(Article(title=title, content=content, user_id=user.id, page_view=page_view, **kwargs))
 
     return factory
 
@@ -40,7 +34,7 @@ def make_comment(platform):
 
     def factory(user, article, parent=None, *, content: str = "写得好！"):
         root = None if parent is None else (parent.root_comment_id or parent.id)
-        return _store(Comment(article_id=article.id, user_id=user.id, content=content,
+        return store(Comment(article_id=article.id, user_id=user.id, content=content,
                               parent_comment_id=parent.id if parent is not None else None,
                               root_comment_id=root))
 

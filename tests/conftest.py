@@ -241,6 +241,17 @@ def client(platform) -> ApiClient:
 
 # --- factories -------------------------------------------------------------------------------
 
+def store(row):
+    """Insert one ORM row in its own committed transaction and return it loaded."""
+    from studyhub.db import session_scope
+
+    with session_scope() as session:
+        session.add(row)
+        session.flush()
+        session.refresh(row)
+    return row
+
+
 _hash_cache: dict[str, str] = {}
 
 

@@ -10,15 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from conftest import store
 
-def _store(row):
-    from studyhub.db import session_scope
 
-    with session_scope() as session:
-        session.add(row)
-        session.flush()
-        session.refresh(row)
-    return row
 
 
 @pytest.fixture
@@ -48,7 +42,7 @@ def make_label(platform):
         if age is not None:
             when = datetime.now(timezone.utc) - age
             kwargs = {"create_time": when, "update_time": when}
-        return _store(Label(name=name, user_id=owner.id, **kwargs))
+        return store(Label(name=name, user_id=owner.id, **kwargs))
 
     return factory
 
@@ -65,7 +59,7 @@ def make_topic(platform):
         if age is not None:
             when = datetime.now(timezone.utc) - age
             kwargs = {"create_time": when, "update_time": when}
-        return _store(Topic(subject=subject, type=type, answer=answer, score=score, description=description,
+        return store(Topic(subject=subject, type=type, answer=answer, score=score, description=description,
                             label_id=label.id, user_id=owner.id, **kwargs))
 
     return factory

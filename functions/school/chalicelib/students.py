@@ -16,6 +16,7 @@ from studyhub.auth import require_teacher
 from studyhub.mail import seal
 from studyhub.models.school import Classes, CredentialsMail, class_members
 from studyhub.models.users import STUDENT_GROUP_ID, User, user_groups
+from studyhub.web import int_param
 
 from .schemas import StudentIn
 
@@ -37,11 +38,8 @@ def students_query(caller: User, query: dict[str, str]):
         User.is_active.is_(True),
         User.id.in_(select(user_groups.c.user_id).where(user_groups.c.group_id == STUDENT_GROUP_ID)),
     )
-    if query.get("classes"):
-        try:
-            class_id = int(query["classes"])
-        except ValueError:
-            raise errors.Invalid.field("classes", "请填写合法的整数值。") from None
+    class_id = int_param(query, "classes")
+    if class_id is not None:
         stmt = stmt.where(User.id.in_(select(class_members.c.user_id).where(class_members.c.class_id == class_id)))
     return stmt.order_by(User.date_joined.desc(), User.id.desc())
 

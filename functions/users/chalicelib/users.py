@@ -13,6 +13,7 @@ from studyhub.config import get_settings
 from studyhub.db import on_commit, on_rollback
 from studyhub.models.users import User, user_groups
 from studyhub.uploads import check_image
+from studyhub.web import int_param
 
 from .schemas import PasswordChange, UserCreate, UserUpdate
 
@@ -20,15 +21,11 @@ from .schemas import PasswordChange, UserCreate, UserUpdate
 def users_query(caller: User, query: dict[str, str]):
     require_teacher(caller)
     stmt = select(User).where(User.is_active.is_(True))
-    if query.get("groups"):
-        try:
-            group_id = int(query["groups"])
-        except ValueError:
-            raise errors.Invalid.field("groups", "请填写合法的整数值。") from None
+    group_id = int_param(query, "groups")
+    if group_id is not None:
         stmt = stmt.where(User.id.in_(select(user_groups.c.user_id).where(user_groups.c.group_id == group_id)))
     if query.get("search"):
-        term = query["search"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(User.username.like(f"%{term}%", escape="\\"))
+        stmt = stmt.where(User.username.contains(query["search"], autoescape=True))
     return stmt.order_by(User.date_joined.desc(), User.id.desc())
 
 

@@ -15,7 +15,7 @@ from studyhub.auth import require_owner_or_superuser, require_teacher
 from studyhub.models.users import User
 from studyhub.models.work import EXAM_MARK, Label, Topic
 from studyhub.search import get_search
-from studyhub.web import isoformat
+from studyhub.web import int_param, isoformat
 
 from .labels import parse_id
 from .schemas import TopicIn, TopicPatch
@@ -76,26 +76,12 @@ def _visible(caller: User):
     return stmt
 
 
-def _int_filter(query: dict[str, str], name: str, *, low: int, high: int | None = None) -> int | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise errors.Invalid.field(name, "请填写合法的整数值。", code="invalid_filter") from None
-    if value < low or (high is not None and value > high):
-        message = f"必须是 {low} 到 {high} 之间的整数。" if high is not None else "不是合法的选项。"
-        raise errors.Invalid.field(name, message, code="invalid_filter")
-    return value
-
-
 def list_query(caller: User, query: dict[str, str]):
     stmt = _visible(caller)
-    label_id = _int_filter(query, "label", low=1)
+    label_id = int_param(query, "label", low=1)
     if label_id is not None:
         stmt = stmt.where(Topic.label_id == label_id)
-    topic_type = _int_filter(query, "type", low=0, high=4)
+    topic_type = int_param(query, "type", low=0, high=4)
     if topic_type is not None:
         stmt = stmt.where(Topic.type == topic_type)
     return stmt.order_by(Topic.update_time.desc(), Topic.id.desc())

@@ -296,6 +296,21 @@ def _positive_int(query: dict[str, str], name: str, default: int, *, allow_zero:
     return value
 
 
+def int_param(query: dict[str, str], name: str, *, low: int | None = None, high: int | None = None) -> int | None:
+    """An integer filter from the query string (``?label=3``); absent → None, bad → 400."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.Invalid.field(name, "请填写合法的整数值。", code="invalid_filter") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        message = f"必须是 {low} 到 {high} 之间的整数。" if high is not None else "不是合法的选项。"
+        raise errors.Invalid.field(name, message, code="invalid_filter")
+    return value
+
+
 def page_window(req: Req, *, default_size: int = 10, max_size: int = 100) -> tuple[int, int, str]:
     """``(offset, limit, style)`` from ``page``/``size`` or ``limit``/``offset``."""
     query = req.query
