@@ -239,6 +239,23 @@ def client(platform) -> ApiClient:
     return ApiClient(_front_door)
 
 
+# --- measured numbers shown at the end of the run ------------------------------------------
+
+SUMMARY_LINES: list[str] = []
+
+
+def report(line: str) -> None:
+    """A measured figure worth seeing in CI output (printed in pytest's terminal summary)."""
+    SUMMARY_LINES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY_LINES:
+        terminalreporter.section("measured")
+        for line in SUMMARY_LINES:
+            terminalreporter.write_line(line)
+
+
 # --- factories -------------------------------------------------------------------------------
 
 def store(row):
