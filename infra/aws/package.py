@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Package every function (and the scheduler) for AWS: ``chalice package``, then the template
+edits API Gateway needs to behave like the other front doors.
+
+For each Chalice project (``functions/<name>`` for every function of routes.yaml, and
+``infra/aws/scheduler``) this copies the project into ``<out>/src/<name>`` (the repository's
+``config.json`` is never written), applies the stage (layer ARN and environment, as
+``configure_stage.py`` does), runs ``chalice package --stage STAGE <out>/<name>`` offline, and
+then edits ``<out>/<name>/sam.json``:
+
+- **binary media types** get ``*/*``. API Gateway decides whether to turn a Lambda's base64
+  body back into bytes by matching the request's *first* ``Accept`` type against the list; a
+  browser's ``<img>`` sends ``image/avif,image/webp,*/*`` (Firefox), so ``image/png`` in the list
+  is not enough and the captcha would arrive as base64 text. With ``*/*`` every base64 response
+  is decoded; JSON responses are not base64 (Chalice encodes only binary content types), so they
+  pass as text. Request bodies then all reach the function base64-encoded, which Chalice's
+  ``raw_body`` decodes (``tests/test_aws_package.py`` runs both through the apps).
+- **gateway responses**: what API Gateway answers itself is the contract's JSON: an unknown path
+  (API Gateway's ``MISSING_AUTHENTICATION_TOKEN`` 403) is ``404 not_found``, a body over the
+  limit ``413 payload_too_large``, other 4xx keep their status with JSON, and 5xx (the function
+  crashed or timed out) is ``503 service_unavailable`` naming the function, as Nginx answers.
+- **bytecode**: ``deployment.zip`` gets a ``__pycache__/*.cpython-311.pyc`` beside every module,
+  compiled with unchecked hashes (Lambda can't write bytecode and Chalice zips with 1980
+  timestamps, so timestamp-checked ``.pyc`` would be stale; ``build_layer.py`` does the same for
+  the layer). Only when this Python is the Lambda runtime's version (3.11).
+
+The scheduler's copy gets ``chalicelib/schedule.json`` written from routes.yaml ``jobs:``.
+
+    AWS_DEFAULT_REGION=eu-west-1 python infra/aws/package.py --out infra/aws/build/sam \\
+        --stage prod --layer-arn arn:aws:lambda:...:layer:studyhub-common:3 [--env-file prod.env] [--set K=V]...
+    # then per function: sam deploy --template-file infra/aws/build/sam/users/sam.json --stack-name studyhub-users ...
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(HERE)]
+
+from configure_stage import configure, parse_assignments, read_env_file  # noqa: E402
+
+SCHEDULER = HERE / "scheduler"
+SCHEDULE_FILE = SCHEDULER / "chalicelib" / "schedule.json"
+LAMBDA_PYTHON = (3, 11)
+JSON_TYPE = "application/json; charset=utf-8"
+BINARY_ANY = "*/*"
+COPY_IGNORE = shutil.ignore_patterns("deployments", "__pycache__", "*.pyc", "vendor", ".pytest_cache")
+
+
+def schedule_jobs() -> list[dict[str, str]]:
+    from local.routes import load_routing
+
+    return [{"name": job.name, "task": job.task, "rate": job.rate} for job in load_routing().jobs]
+
+
+def render_schedule() -> str:
+    return json.dumps(schedule_jobs(), indent=2, ensure_ascii=False) + "\n"
+
+
+def projects(only: list[str] | None = None) -> dict[str, Path]:
+    from local.routes import load_routing
+
+    found = {name: fn.directory for name, fn in load_routing().functions.items()}
+    found["scheduler"] = SCHEDULER
+    if only:
+        unknown = sorted(set(only) - set(found))
+        if unknown:
+            raise SystemExit(f"error: unknown project(s): {', '.join(unknown)}")
+        found = {name: found[name] for name in only}
+    return found
+
+
+def gateway_responses(function: str) -> dict:
+    """API Gateway's own answers as the contract's JSON (``x-amazon-apigateway-gateway-responses``)."""
+    from studyhub.errors import NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType
+    from studyhub.web import dumps
+
+    headers = {"gatewayresponse.header.Content-Type": f"'{JSON_TYPE}'"}
+
+    def answer(status: int | None, body: dict | str) -> dict:
+        template = body if isinstance(body, str) else dumps(body)
+        response = {"responseParameters": dict(headers), "responseTemplates": {"application/json": template}}
+        if status is not None:
+            response["statusCode"] = str(status)
+        return response
+
+    not_found = NotFound("接口不存在", code="not_found").body()
+    return {
+        # no such resource or method: API Gateway says 403 "Missing Authentication Token"
+        "MISSING_AUTHENTICATION_TOKEN": answer(404, not_found),
+        "RESOURCE_NOT_FOUND": answer(404, not_found),
+        "REQUEST_TOO_LARGE": answer(413, PayloadTooLarge().body()),
+        "UNSUPPORTED_MEDIA_TYPE": answer(415, UnsupportedMediaType().body()),
+        # any other 4xx keeps its status; $context.error.messageString is already a quoted JSON string
+        "DEFAULT_4XX": answer(None, '{"detail":$context.error.messageString,"code":"bad_request"}'),
+        # the function crashed, timed out or is throttled: the same 503 Nginx gives for a dead upstream
+        "DEFAULT_5XX": answer(503, Unavailable(function).body()),
+    }
+
+
+def edit_template(template: dict, function: str) -> dict:
+    """Binary types and gateway responses on the REST API (functions with routes only)."""
+    api = template.get("Resources", {}).get("RestAPI")
+    if api is None:
+        return template
+    body = api["Properties"]["DefinitionBody"]
+    types = body.setdefault("x-amazon-apigateway-binary-media-types", [])
+    if BINARY_ANY not in types:
+        types.append(BINARY_ANY)
+    body["x-amazon-apigateway-gateway-responses"] = gateway_responses(function)
+    return template
+
+
+def add_bytecode(zip_path: Path) -> int:
+    """Rewrite ``deployment.zip`` with an unchecked-hash ``.pyc`` beside every module; how many."""
+    if sys.version_info[:2] != LAMBDA_PYTHON:
+        print(f"warning: Python {sys.version_info[0]}.{sys.version_info[1]} is not the Lambda runtime's "
+              f"{LAMBDA_PYTHON[0]}.{LAMBDA_PYTHON[1]}: {zip_path} keeps no bytecode", file=sys.stderr)
+        return 0
+    from importlib._bootstrap_external import _code_to_hash_pyc
+
+    tag = sys.implementation.cache_tag
+    tmp = zip_path.with_suffix(".tmp")
+    added = 0
+    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        names = set(src.namelist())
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, data)
+            if not info.filename.endswith(".py"):
+                continue
+            folder, _, module = info.filename.rpartition("/")
+            pyc_name = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+            if pyc_name in names:
+                continue
+            code = compile(data, f"/var/task/{info.filename}", "exec", dont_inherit=True)
+            pyc = _code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False)
+            entry = zipfile.ZipInfo(pyc_name, date_time=info.date_time)
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, bytes(pyc))
+            added += 1
+    os.replace(tmp, zip_path)
+    return added
+
+
+def package_one(name: str, source: Path, out: Path, *, stage: str, layer_arns: list[str], env: dict[str, str],
+                chalice: list[str]) -> Path:
+    work = out / "src" / name
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(source, work, ignore=COPY_IGNORE)
+    if source == SCHEDULER:  # the jobs as routes.yaml says now (the committed copy is kept current by a test)
+        (work / "chalicelib" / "schedule.json").write_text(render_schedule(), encoding="utf-8")
+    configure(work / ".chalice" / "config.json", stage, layer_arns=layer_arns, env=env)
+    target = out / name
+    shutil.rmtree(target, ignore_errors=True)
+    result = subprocess.run([*chalice, "package", "--stage", stage, str(target)], cwd=work, capture_output=True,
+                            text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"chalice package failed for {name}:\n{result.stdout}\n{result.stderr}")
+    template_path = target / "sam.json"
+    template = edit_template(json.loads(template_path.read_text(encoding="utf-8")), name)
+    template_path.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    add_bytecode(target / "deployment.zip")
+    return template_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=HERE / "build" / "sam")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--layer-arn", action="append", default=[], help="the common layer's version ARN")
+    parser.add_argument("--env-file", type=Path)
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--only", action="append", help="package only this project (repeatable)")
+    parser.add_argument("--jobs", type=int, default=3, help="chalice package runs at once")
+    args = parser.parse_args(argv)
+    if not os.environ.get("AWS_DEFAULT_REGION") and not os.environ.get("AWS_REGION"):
+        print("error: set AWS_DEFAULT_REGION (chalice package needs a region, nothing is sent to AWS)",
+              file=sys.stderr)
+        return 1
+    if not args.layer_arn:
+        print("warning: no --layer-arn: the functions will not find studyhub (build_layer.py, then "
+              "aws lambda publish-layer-version)", file=sys.stderr)
+    env = read_env_file(args.env_file) if args.env_file else {}
+    env.update(parse_assignments(args.assignments))
+    chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    todo = projects(args.only)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {name: pool.submit(package_one, name, source, args.out, stage=args.stage,
+                                     layer_arns=args.layer_arn, env=env, chalice=chalice)
+                   for name, source in todo.items()}
+        failed = False
+        for name, future in futures.items():
+            try:
+                print(f"{name}: {future.result()}")
+            except RuntimeError as error:
+                failed = True
+                print(f"error: {error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
