@@ -28,6 +28,14 @@ if [ -n "$galera_missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nu
     || echo "warning: could not install$galera_missing; the Galera test will say why it skips"
 fi
 
+# The compose file test (tests/test_infra_compose.py) runs Debian's docker-compose 1.29, which
+# validates infra/compose.yaml without a Docker daemon.
+if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing docker-compose (Debian package) for the compose file test"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null) \
+    || echo "warning: could not install docker-compose; the compose test will say why it skips"
+fi
+
 start_mariadb() {
   if ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
     if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then

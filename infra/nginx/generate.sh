@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerates infra/nginx/studyhub.conf, the config of the compose Nginx: one upstream per
+# function of routes.yaml at <function>:8000 (the compose service of the same name), listening
+# on 80, media proxied to a function (storage is MinIO or FastDFS, not local files).
+# Run it after changing routes.yaml; tests/test_infra_compose.py checks the committed file is current.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+python="${PYTHON:-python3}"
+args=()
+for fn in $("$python" -c "from local.routes import load_routing; print(' '.join(load_routing().functions))"); do
+  args+=(--upstream "$fn=$fn:8000")
+done
+# MAX_BODY_BYTES empty: the default limit, the same the containers use
+MAX_BODY_BYTES= "$python" -m studyhub.cli nginx-config --listen 80 "${args[@]}" > infra/nginx/studyhub.conf
+echo "wrote infra/nginx/studyhub.conf"
