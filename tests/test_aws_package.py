@@ -127,6 +127,22 @@ def test_deployment_zip_holds_the_function_and_bytecode_lambda_can_use(packaged,
             assert data[8:16] == importlib.util.source_hash(archive.read(source))
 
 
+def test_inline_layer_puts_the_layer_into_the_function_zip_for_localstack(tmp_path):
+    layer = tmp_path / "layer.zip"
+    with zipfile.ZipFile(layer, "w") as archive:
+        archive.writestr("python/studyhub_probe/__init__.py", "VALUE = 42\n")
+        archive.writestr("python/app.py", "raise SystemExit('the function keeps its own app.py')\n")
+    out = tmp_path / "sam"
+    result = subprocess.run([sys.executable, "infra/aws/package.py", "--out", str(out), "--only", "users",
+                             "--inline-layer", str(layer)], cwd=ROOT, env=dict(os.environ, AWS_DEFAULT_REGION=REGION),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(out / "users" / "deployment.zip") as archive:
+        assert archive.read("studyhub_probe/__init__.py") == b"VALUE = 42\n"
+        assert b"SystemExit" not in archive.read("app.py")
+    assert "Layers" not in template(out, "users")["Resources"]["APIHandler"]["Properties"]
+
+
 def test_scheduler_has_one_eventbridge_schedule_per_routes_yaml_job(packaged):
     resources = template(packaged, "scheduler")["Resources"]
     assert "RestAPI" not in resources

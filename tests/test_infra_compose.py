@@ -253,3 +253,26 @@ def test_committed_nginx_config_is_accepted_by_nginx(tmp_path):
     result = subprocess.run([nginx, "-t", "-q", "-c", str(wrapper), "-p", str(tmp_path), "-e",
                              str(tmp_path / "error.log")], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
+
+
+# --- LocalStack (documented, not runnable here) ------------------------------------------------
+
+def test_localstack_compose_is_valid_and_pins_an_image_that_needs_no_auth_token(docker_compose):
+    path = INFRA / "localstack" / "compose.yaml"
+    result = subprocess.run([docker_compose, "-f", str(path), "config", "-q"], capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    stack = yaml.safe_load(path.read_text())["services"]
+    image = stack["localstack"]["image"]
+    assert re.fullmatch(r"localstack/localstack:3\.8\.\d+", image), image  # `latest` wants LOCALSTACK_AUTH_TOKEN
+    assert all(service.get("healthcheck") for service in stack.values())
+    network = stack["localstack"]["environment"]["LAMBDA_DOCKER_NETWORK"]
+    assert yaml.safe_load(path.read_text())["networks"]["studyhub"]["name"] == network
+
+
+def test_localstack_deploy_script_is_valid_bash_and_inlines_the_layer_by_default():
+    script = INFRA / "localstack" / "deploy.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert 'LAYER_MODE="${LAYER_MODE:-inline}"' in text and "--inline-layer" in text
+    assert "infra/aws/package.py" in text and "infra/aws/build_layer.py" in text

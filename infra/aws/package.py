@@ -25,6 +25,8 @@ then edits ``<out>/<name>/sam.json``:
   the layer). Only when this Python is the Lambda runtime's version (3.11).
 
 The scheduler's copy gets ``chalicelib/schedule.json`` written from routes.yaml ``jobs:``.
+``--inline-layer LAYER.zip`` puts the layer's ``python/`` into every ``deployment.zip`` instead of
+referencing a layer: LocalStack's community image accepts layers but does not apply them.
 
     AWS_DEFAULT_REGION=eu-west-1 python infra/aws/package.py --out infra/aws/build/sam \\
         --stage prod --layer-arn arn:aws:lambda:...:layer:studyhub-common:3 [--env-file prod.env] [--set K=V]...
@@ -154,8 +156,33 @@ def add_bytecode(zip_path: Path) -> int:
     return added
 
 
+def inline_layer(zip_path: Path, layer_zip: Path) -> int:
+    """Add the layer's ``python/*`` at the root of ``deployment.zip`` (``/var/task`` is on sys.path
+    as ``/opt/python`` would be); the function's own files win. How many files were added."""
+    tmp = zip_path.with_suffix(".tmp")
+    added = 0
+    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(layer_zip) as layer, \
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        own = set(src.namelist())
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        for info in layer.infolist():
+            if not info.filename.startswith("python/") or info.is_dir():
+                continue
+            name = info.filename[len("python/"):]
+            if name in own:
+                continue
+            entry = zipfile.ZipInfo(name, date_time=info.date_time)
+            entry.external_attr = info.external_attr or 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, layer.read(info))
+            added += 1
+    os.replace(tmp, zip_path)
+    return added
+
+
 def package_one(name: str, source: Path, out: Path, *, stage: str, layer_arns: list[str], env: dict[str, str],
-                chalice: list[str]) -> Path:
+                chalice: list[str], layer_zip: Path | None = None) -> Path:
     work = out / "src" / name
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(source, work, ignore=COPY_IGNORE)
@@ -172,6 +199,8 @@ def package_one(name: str, source: Path, out: Path, *, stage: str, layer_arns: l
     template = edit_template(json.loads(template_path.read_text(encoding="utf-8")), name)
     template_path.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     add_bytecode(target / "deployment.zip")
+    if layer_zip is not None:
+        inline_layer(target / "deployment.zip", layer_zip)
     return template_path
 
 
@@ -182,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layer-arn", action="append", default=[], help="the common layer's version ARN")
     parser.add_argument("--env-file", type=Path)
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--inline-layer", type=Path, metavar="LAYER.zip",
+                        help="put the layer into every deployment.zip instead of --layer-arn (LocalStack community)")
     parser.add_argument("--only", action="append", help="package only this project (repeatable)")
     parser.add_argument("--jobs", type=int, default=3, help="chalice package runs at once")
     args = parser.parse_args(argv)
@@ -189,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         print("error: set AWS_DEFAULT_REGION (chalice package needs a region, nothing is sent to AWS)",
               file=sys.stderr)
         return 1
-    if not args.layer_arn:
+    if args.inline_layer and not args.inline_layer.is_file():
+        print(f"error: no layer zip at {args.inline_layer} (python infra/aws/build_layer.py)", file=sys.stderr)
+        return 1
+    if not args.layer_arn and not args.inline_layer:
         print("warning: no --layer-arn: the functions will not find studyhub (build_layer.py, then "
               "aws lambda publish-layer-version)", file=sys.stderr)
     env = read_env_file(args.env_file) if args.env_file else {}
@@ -199,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     todo = projects(args.only)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {name: pool.submit(package_one, name, source, args.out, stage=args.stage,
-                                     layer_arns=args.layer_arn, env=env, chalice=chalice)
+                                     layer_arns=args.layer_arn, env=env, chalice=chalice, layer_zip=args.inline_layer)
                    for name, source in todo.items()}
         failed = False
         for name, future in futures.items():
