@@ -10,7 +10,6 @@ import importlib
 
 from .base import Base, utcnow  # noqa: F401
 from .users import Address, Area, Group, User  # noqa: F401
-from . import shopping  # noqa: F401
 
 GROUP_MODULES = ("users", "school", "work", "community", "shopping")
 
