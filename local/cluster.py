@@ -163,8 +163,12 @@ class Cluster:
         if self.settings.storage_url.startswith("file://"):
             media_root = Path(self.settings.storage_url[len("file://"):])
             media_root.mkdir(parents=True, exist_ok=True)
+        # max_fails=0: a worker's port never refuses a connection (this process holds the socket),
+        # so a dead worker only delays what waits in its backlog until its replacement accepts it
+        # (well under a second). Nginx's default passive check would instead take the port out
+        # for fail_timeout (10 s) and answer 503 when every process of a function died at once.
         return render_config(upstreams, listen=f"{self.host}:{self.port}", prefix_dir=self.prefix_dir,
-                             standalone=True, media_root=media_root)
+                             standalone=True, media_root=media_root, server_options="max_fails=0")
 
     @staticmethod
     def _all_functions() -> list[str]:

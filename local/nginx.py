@@ -41,6 +41,7 @@ def render_config(
     media_root: Path | None = None,
     prefix_dir: Path | None = None,
     standalone: bool = False,
+    server_options: str = "max_fails=3 fail_timeout=10s",
 ) -> str:
     """The ``http``-level config; with ``standalone`` a whole nginx.conf for ``nginx -c``.
 
@@ -48,7 +49,8 @@ def render_config(
     ``max_body`` defaults to ``MAX_BODY_BYTES``, so Nginx and the functions agree on the limit.
     ``media_root`` (storage on local files) makes Nginx serve ``/api/media/`` from disk; without
     it ``/api/media/`` goes to the first function's upstream, whose front door serves the files
-    from the storage layer (local files or S3).
+    from the storage layer (local files or S3). ``server_options`` follow every upstream server
+    (``studyhub serve --processes`` uses ``max_fails=0``: its worker ports never refuse a connection).
     """
     routing = load_routing()
     missing = sorted(set(routing.functions) - set(upstreams))
@@ -68,7 +70,7 @@ def render_config(
     for name in routing.functions:
         add(f"upstream studyhub_{name} {{")
         for server in upstreams[name]:
-            add(f"    server {server} max_fails=3 fail_timeout=10s;")
+            add(f"    server {server} {server_options};")
         add("    keepalive 32;")
         add("}")
     add("server {")

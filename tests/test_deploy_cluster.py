@@ -2,8 +2,9 @@
 Nginx it starts, driven only through ``/api`` on Nginx: a superuser made with the CLI logs in with
 the captcha, creates a commodity, an address, a cart row and an order, gets the Alipay pay URL,
 and Alipay's (test-signed) notification marks the order paid. The access log's ``upstream=``
-field shows every function answered from both of its processes, and SIGTERM takes Nginx, the
-workers and the jobs down.
+field shows every function answered from both of its processes; a killed process loses no
+request (Nginx retries on the other, and the process is started again on the same socket);
+SIGTERM takes Nginx, the workers and the jobs down.
 
 One cluster per stack, in its own var dir: ``embedded`` (SQLite, embedded cache and queue) and
 ``mysql`` (a database of its own on MariaDB, Redis for cache and jobs under a key prefix of its
@@ -255,6 +256,27 @@ def test_every_function_answers_from_each_of_its_processes(cluster):
         assert served_by[fn.prefix.strip("/")] == ports, (name, served_by)
         for pid in pids:
             os.kill(pid, 0)  # a live process (raises if not)
+
+
+def test_a_killed_worker_is_replaced_on_its_port_and_no_request_fails(cluster):
+    for index in range(PROCESSES):  # each process of the function in turn
+        before = {w["port"]: w["pid"] for w in cluster.state["functions"]["users"]}
+        port, victim = list(before.items())[index]
+        with httpx.Client(base_url=cluster.url, timeout=15) as http:
+            assert http.get("/api/users/area/440000").status_code == 200
+            os.kill(victim, signal.SIGKILL)
+            # Nginx retries a request that failed on the dead process on the other one; new
+            # connections to the dead one's port wait in its backlog (the parent holds the socket)
+            # until the replacement accepts them
+            statuses = [http.get("/api/users/area/440000").status_code for _ in range(20)]
+        assert statuses == [200] * 20
+        deadline = time.monotonic() + 10
+        while cluster.state["functions"]["users"][index]["pid"] == victim and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after = {w["port"]: w["pid"] for w in cluster.state["functions"]["users"]}
+        assert set(after) == set(before) and after[port] != victim  # same port, a new process
+        os.kill(after[port], 0)
+    assert cluster.out.read_text().count("exited with status -9; starting it again") == PROCESSES
 
 
 def test_sigterm_stops_nginx_the_workers_and_the_jobs(cluster):
