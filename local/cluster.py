@@ -115,6 +115,20 @@ def bind_sockets(functions: list[str], processes: int, base: int) -> dict[str, l
     return sockets
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Nginx's port, before anything starts (Nginx itself would retry for seconds, then exit)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise ClusterError(f"can't listen on {host}:{port}: {error}") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as error:
+            raise ClusterError(f"can't listen on {host}:{port}: {error.strerror}") from None
+
+
 def _worker_log_file(log_file: Path | None, var_dir: Path, function: str, index: int) -> Path:
     """Each process rotates its own file: ``studyhub.log`` -> ``studyhub-users-0.log``."""
     base = log_file or var_dir / "logs" / "studyhub.log"
@@ -142,6 +156,7 @@ class Cluster:
         self.prepare_db = prepare_db
         self.settings = get_settings()
         self.nginx_bin = find_nginx()
+        check_port_free(host, port)
         self.prefix_dir = self.settings.var_dir / "nginx"
         self.state_file = self.settings.var_dir / "cluster.json"
         self.workers: list[Worker] = []
@@ -216,7 +231,8 @@ class Cluster:
         pending = list(self.workers)
         deadline = time.monotonic() + READY_TIMEOUT
         while pending and not self.stopping and time.monotonic() < deadline:
-            self.supervise_once()
+            if self.supervise_once() is not None:
+                raise ClusterError(f"could not start: see the log above and {self.prefix_dir / 'error.log'}")
             still = []
             for worker in pending:
                 conn = HTTPConnection("127.0.0.1", worker.port, timeout=2)

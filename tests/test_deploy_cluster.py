@@ -316,3 +316,19 @@ def test_without_nginx_the_cluster_refuses_to_start_with_a_clear_message(tmp_pat
     assert result.returncode == 1
     assert "nginx is not installed" in result.stderr and "apt-get install nginx" in result.stderr
     assert not (tmp_path / "var" / "studyhub.sqlite3").exists()  # refused before touching the database
+
+
+def test_a_port_already_taken_is_refused_before_anything_starts(tmp_path):
+    import socket
+
+    env = _clean_env()
+    env["STUDYHUB_VAR_DIR"] = str(tmp_path / "var")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "studyhub.cli", "serve", "--processes", "2", "--port", str(port)],
+                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"can't listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert not (tmp_path / "var" / "studyhub.sqlite3").exists()
