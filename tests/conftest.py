@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import socket
 import uuid
 from dataclasses import dataclass
@@ -345,6 +346,21 @@ def login(client: ApiClient, username: str, password: str = DEFAULT_PASSWORD):
     assert image.status_code == 200, image.text
     return client.post("/api/users/login", json={
         "username": username, "password": password, "uuid": key, "verify": captcha_answer(key)})
+
+
+# --- Nginx (Debian's nginx-light) for the front-door tests ---------------------------------
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+
+
+@pytest.fixture(scope="session")
+def nginx_bin() -> str:
+    if NGINX is None:
+        message = "nginx is not installed (Debian: apt-get install nginx-light; scripts/test.sh does it)"
+        if IN_CI:
+            pytest.fail(f"{message}; under CI=true this is a failure, not a skip", pytrace=False)
+        pytest.skip(message)
+    return NGINX
 
 
 # --- moto's S3 server ------------------------------------------------------------------------

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import jwt
-import pytest
 
 
 def run(platform, *args, env=None):

@@ -29,10 +29,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from conftest import BASE_ENV_KEYS, IN_CI, MYSQL_URL, REDIS_URL, RUN_ID, free_port, require_service
+from conftest import BASE_ENV_KEYS, MYSQL_URL, REDIS_URL, RUN_ID, free_port, require_service
 from shopping_fixtures import APP_ID, alipay_sign, notification, post_notify
 from shopping_fixtures import rsa_keys  # noqa: F401 - fixture
-from test_frontdoor_nginx import BROWSER_IMG_ACCEPT, NGINX, _die_with_parent, _stop, _tail
+from test_frontdoor_nginx import BROWSER_IMG_ACCEPT, _die_with_parent, _stop, _tail
 
 pytestmark = pytest.mark.nginx
 
@@ -79,16 +79,6 @@ def _clean_env() -> dict[str, str]:
                                  "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "ALIPAY_SANDBOX",
                                  "ALIPAY_RETURN_URL", "ALIPAY_NOTIFY_URL"}
     return {k: v for k, v in os.environ.items() if k not in drop}
-
-
-@pytest.fixture(scope="module")
-def nginx_bin() -> str:
-    if NGINX is None:
-        message = "nginx is not installed (Debian: apt-get install nginx-light; scripts/test.sh does it)"
-        if IN_CI:
-            pytest.fail(f"{message}; under CI=true this is a failure, not a skip", pytrace=False)
-        pytest.skip(message)
-    return NGINX
 
 
 @pytest.fixture(scope="module", params=["embedded", "mysql"])

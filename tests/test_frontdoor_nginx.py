@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,12 +23,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import BASE_ENV_KEYS, IN_CI, free_port, port_open
+from conftest import BASE_ENV_KEYS, free_port, port_open
 
 pytestmark = pytest.mark.nginx
 
 ROOT = Path(__file__).resolve().parent.parent
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 PASSWORD = "nginx-edge-Passw0rd"
 BROWSER_IMG_ACCEPT = "image/avif,image/webp,*/*"  # what Firefox sends for <img src>
 
@@ -76,16 +74,6 @@ def _wait_until(ready, proc: subprocess.Popen, what: str, log: Path, timeout: fl
             return
         time.sleep(0.1)
     pytest.fail(f"{what} not ready after {timeout:.0f}s:\n{_tail(log)}", pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def nginx_bin() -> str:
-    if NGINX is None:
-        message = "nginx is not installed (Debian: apt-get install nginx-light; scripts/test.sh does it)"
-        if IN_CI:
-            pytest.fail(f"{message}; under CI=true this is a failure, not a skip", pytrace=False)
-        pytest.skip(message)
-    return NGINX
 
 
 @dataclass

@@ -4,8 +4,6 @@ import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from shopping_fixtures import (
     backdate_order, bearer, buy, commodity_state, concurrently, count_rows, make_address, make_commodity,
     order_row, place_order,

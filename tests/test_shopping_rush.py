@@ -30,8 +30,6 @@ def make_buyers(count: int) -> list[tuple[str, int]]:
 
 def fill_carts(buyers, lines_per_buyer) -> list[list[int]]:
     """Cart rows for every buyer, inserted in the given commodity order; their ids per buyer."""
-    from sqlalchemy import select
-
     from studyhub.auth import decode_token
     from studyhub.db import session_scope
     from studyhub.models.shopping import ShoppingCart
