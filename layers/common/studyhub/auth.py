@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .config import get_settings
-from .errors import Forbidden, NotFound, Unauthorized
+from .errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -128,9 +128,3 @@ def require_owner_or_superuser(user: "User", owner_id: int) -> None:
     if user.id != owner_id and not user.is_superuser:
         raise Forbidden("您没有修改权限")
 
-
-def own_or_404(user: "User", row, owner_attr: str = "user_id"):
-    """For private rows: another user's row is 404, so ids can't be probed."""
-    if row is None or getattr(row, owner_attr) != user.id:
-        raise NotFound()
-    return row

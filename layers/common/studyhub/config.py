@@ -72,10 +72,6 @@ class Settings:
     order_pay_timeout_seconds: int = 1800
     db_retry_attempts: int = 5  # run_in_transaction's tries on deadlock; 10 on Galera (README)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _jwt_secret(var_dir: Path, env: dict[str, str]) -> str:
     """``JWT_SECRET`` or a secret generated once into ``var/`` (shared by every local process)."""

@@ -136,6 +136,3 @@ class Unavailable(StudyHubError):
         name = self.SERVICE_NAMES.get(service, service)
         super().__init__(detail or f"{name}服务暂不可用（{service}），请稍后再试")
 
-
-def error_body(status: int, code: str, detail: str) -> dict[str, str]:
-    return {"detail": detail, "code": code}

@@ -217,10 +217,13 @@ class Req:
                 raise errors.Invalid("请求体必须是 JSON 对象", code="parse_error")
         return self._json
 
-    def parse(self, model: type[M], *, partial: bool = False) -> M:
-        """Validate the JSON body with a pydantic model; errors become the contract's 400."""
-        data = self.json()
-        return validate(model, data, partial=partial)
+    def parse(self, model: type[M]) -> M:
+        """Validate the JSON body with a pydantic model; errors become the contract's 400.
+
+        Partial updates (PATCH) use models whose fields are optional and read
+        ``model_fields_set`` to know what was sent.
+        """
+        return validate(model, self.json())
 
     def form(self) -> tuple[dict[str, str], dict[str, "UploadedFile"]]:
         """Parse a ``multipart/form-data`` body (Chalice has no multipart parser)."""
@@ -260,7 +263,7 @@ _MESSAGES = {
 }
 
 
-def validate(model: type[M], data: Any, *, partial: bool = False) -> M:
+def validate(model: type[M], data: Any) -> M:
     from pydantic import ValidationError
 
     try:
@@ -270,14 +273,10 @@ def validate(model: type[M], data: Any, *, partial: bool = False) -> M:
         for item in error.errors():
             loc = [str(p) for p in item["loc"]]
             name = loc[0] if loc else "non_field_errors"
-            if partial and item["type"] == "missing":
-                continue
             message = item.get("ctx", {}).get("message") if item["type"] == "value_error" else None
             field_errors.setdefault(name, []).append(
                 str(message or _MESSAGES.get(item["type"], item["msg"]))
             )
-        if not field_errors:  # a partial update where only "missing" errors were reported
-            return model.model_construct(**data)
         raise errors.Invalid("请求参数有误", code="invalid", errors=field_errors) from None
 
 
@@ -359,13 +358,6 @@ def paginate(req: Req, stmt, serialize: Callable[[list], list[dict]]) -> dict[st
     rows = list(session.scalars(stmt.offset(offset).limit(limit)).unique()) if count else []
     nxt, prev = page_links(req, offset, limit, style, count or 0)
     return {"count": count or 0, "next": nxt, "previous": prev, "results": serialize(rows)}
-
-
-def paginate_list(req: Req, items: list[Any]) -> dict[str, Any]:
-    """The same shape for results that are not a SQL query (e.g. search hits)."""
-    offset, limit, style = page_window(req)
-    nxt, prev = page_links(req, offset, limit, style, len(items))
-    return {"count": len(items), "next": nxt, "previous": prev, "results": items[offset:offset + limit]}
 
 
 # --- the binder ------------------------------------------------------------------------------
