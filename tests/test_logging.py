@@ -77,3 +77,11 @@ def test_json_log_format(tmp_path, monkeypatch):
         monkeypatch.undo()
         config.reset()
         setup_logging(force=True)
+
+
+def test_settings_repr_shows_no_secret():
+    from studyhub.config import load_settings
+
+    settings = load_settings({"JWT_SECRET": "jwt-secret-value", "ALIPAY_APP_PRIVATE_KEY": "pem-private-value",
+                              "STUDYHUB_VAR_DIR": "/tmp/studyhub-repr-test"})
+    assert "jwt-secret-value" not in repr(settings) and "pem-private-value" not in repr(settings)

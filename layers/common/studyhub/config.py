@@ -52,7 +52,7 @@ class Settings:
     celery_broker_url: str | None
     smtp_url: str | None
     mail_from: str
-    jwt_secret: str
+    jwt_secret: str = field(repr=False)
     jwt_expire_seconds: int
     captcha_expire_seconds: int
     login_max_failures: int
