@@ -86,8 +86,28 @@ def start_embedded_workers(*, concurrency: int = 2, loglevel: str = "INFO") -> l
         log.info("another process runs the scheduler for %s; starting only a worker", settings.var_dir)
     processes = []
     for command in commands:
-        processes.append(subprocess.Popen(command, env=env, preexec_fn=_die_with_parent))
+        # Their own session: Ctrl-C or a group-wide SIGTERM (timeout, systemd) reaches serve, which
+        # stops them in order; signalled together, Celery's pool children died first and the worker
+        # hung in its warm shutdown, orphaned.
+        processes.append(subprocess.Popen(command, env=env, preexec_fn=_die_with_parent, start_new_session=True))
     where = "embedded queue" if not settings.celery_broker_url else "broker"
     log.info("started %s on the %s (pids %s)", " and ".join(c[5] for c in commands), where,
              ", ".join(str(p.pid) for p in processes))
     return processes
+
+
+def stop_embedded_workers(processes: list[subprocess.Popen], *, timeout: float = 15.0) -> None:
+    """SIGTERM (Celery's warm shutdown: running tasks finish), then SIGKILL what is left."""
+    import time
+
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("job process %d did not stop in %.0f s; killing it", proc.pid, timeout)
+            proc.kill()
+            proc.wait(timeout=5)

@@ -30,6 +30,7 @@ def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | Non
     from .frontdoor import FrontDoor
 
     setup_logging()
+    _exit_on_sigterm()
     if prepare_db:
         prepare()
     app = FrontDoor(functions)
@@ -44,8 +45,20 @@ def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | Non
             channel_timeout=60, connection_limit=1000, clear_untrusted_proxy_headers=True,
         )
     finally:
-        for proc in helpers:
-            proc.terminate()
+        if helpers:
+            from jobs.runtime import stop_embedded_workers
+
+            stop_embedded_workers(helpers)
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop, timeout) unwinds like Ctrl-C, so the jobs are stopped too."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
 
 
 def start_background() -> list:

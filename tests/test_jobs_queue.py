@@ -242,3 +242,20 @@ def test_a_job_queued_while_no_worker_runs_is_done_after_serve_restarts(serve):
 
     serve.stop()
     _wait(lambda: not [pid for pid in helpers if _alive(pid)], 30, "worker and beat to stop with serve")
+
+
+def test_a_group_wide_sigterm_stops_serve_and_its_jobs(serve):
+    """Ctrl-C, `timeout` and systemd signal the whole process group at once. The worker and beat
+    run in their own session, so serve stops them in order instead of Celery's pool children dying
+    first and the worker hanging, orphaned, in its warm shutdown (as it did before)."""
+    serve.proc = subprocess.Popen(["studyhub", "serve", "--port", str(serve.port)], cwd=serve.directory,
+                                  env=serve.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)  # a group of its own, like a terminal job
+    _wait(serve._healthy, 90, "studyhub serve to answer")
+    helpers = _wait(lambda: _children(serve.proc.pid) if len(_children(serve.proc.pid)) == 2 else None,
+                    30, "the worker and beat subprocesses")
+    # the worker's prefork pool is up: each helper has children of its own (the pool, for the worker)
+    _wait(lambda: any(_children(pid) for pid in helpers), 30, "the worker's pool processes")
+    os.killpg(serve.proc.pid, signal.SIGTERM)
+    serve.proc.wait(timeout=30)
+    _wait(lambda: not [pid for pid in helpers if _alive(pid)], 30, "worker and beat to stop with serve")
