@@ -40,13 +40,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def require_service(name: str, host: str, port: int) -> None:
-    if port_open(host, port):
-        return
-    message = f"{name} is not reachable on {host}:{port} (see README: starting the services)"
+def missing(message: str):
+    """Something the tests need is absent: a skip on a developer machine, a failure under CI."""
     if IN_CI:
         pytest.fail(f"{message}; under CI=true this is a failure, not a skip", pytrace=False)
     pytest.skip(message)
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    if not port_open(host, port):
+        missing(f"{name} is not reachable on {host}:{port} (see README: starting the services)")
 
 
 def reset_clients() -> None:
@@ -356,10 +359,7 @@ NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.pat
 @pytest.fixture(scope="session")
 def nginx_bin() -> str:
     if NGINX is None:
-        message = "nginx is not installed (Debian: apt-get install nginx-light; scripts/test.sh does it)"
-        if IN_CI:
-            pytest.fail(f"{message}; under CI=true this is a failure, not a skip", pytrace=False)
-        pytest.skip(message)
+        missing("nginx is not installed (Debian: apt-get install nginx-light; scripts/test.sh does it)")
     return NGINX
 
 
