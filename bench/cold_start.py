@@ -134,7 +134,7 @@ def clean_env(var_dir: Path, pycache: Path, *, bytecode: bool) -> dict[str, str]
 
 def prepare(env: dict[str, str], cwd: Path) -> None:
     """Migrate the embedded database (and create the JWT secret) before anything is timed."""
-    result = subprocess.run([sys.executable, "-m", "studyhub.cli", "migrate"], env=env, cwd=cwd,
+    result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "migrate"], env=env, cwd=cwd,
                             capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise SystemExit(f"migration failed:\n{result.stdout}\n{result.stderr}")
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from local.routes import FUNCTIONS_DIR, load_routing
+    from studyhub.core.routing import FUNCTIONS_DIR, load_routing
 
     routing = load_routing()
     names = args.functions or list(routing.functions)

@@ -65,7 +65,7 @@ class Server:
         self.port = free_port()
         self.log = open(var_dir / "serve.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "studyhub.cli", "serve", "--port", str(self.port), "--threads", "16",
+            [sys.executable, "-m", "studyhub.ops.cli", "serve", "--port", str(self.port), "--threads", "16",
              "--function", "users", "--function", "shopping", "--no-jobs"],
             env=env, cwd=var_dir, stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -110,8 +110,8 @@ class Server:
 # --- arranging data in the server's database (this process uses the same settings) ---------------
 
 def make_buyers(count: int) -> list[tuple[int, str, int]]:
-    from studyhub.auth import hash_password, issue_token
-    from studyhub.db import session_scope
+    from studyhub.core.security import hash_password, issue_token
+    from studyhub.core.db import session_scope
     from studyhub.models.users import Address, User
 
     password = hash_password(uuid.uuid4().hex)
@@ -132,7 +132,7 @@ def reset(commodity_id: int | None, stock: int, carts: list[tuple[int, int]]) ->
 
     from sqlalchemy import delete
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity, Order, OrderGoods, ShoppingCart
 
     with session_scope() as session:
@@ -154,7 +154,7 @@ def reset(commodity_id: int | None, stock: int, carts: list[tuple[int, int]]) ->
 def stored(commodity_id: int) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity, Order
 
     with session_scope() as session:
@@ -228,7 +228,7 @@ def run_stack(name: str, args, mysql_url: str | None) -> dict:
         env["DATABASE_URL"] = f"{mysql_url}/{database}?charset=utf8mb4"
     os.environ.clear()
     os.environ.update(env)
-    from studyhub import config, db
+    from studyhub.core import config, db
 
     config.reset()
     db.reset()
@@ -261,7 +261,7 @@ def run_stack(name: str, args, mysql_url: str | None) -> dict:
         # sustained: every request places an order (one commodity per order: no row contention)
         clients = buyers[:args.clients]
         reset(rush_rounds[-1]["commodity"], 0, [])
-        from studyhub.db import session_scope
+        from studyhub.core.db import session_scope
         from studyhub.models.shopping import Commodity, ShoppingCart
 
         with session_scope() as session:

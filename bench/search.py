@@ -3,7 +3,7 @@
 What is measured, on one data set (Chinese and English question subjects made from a fixed
 vocabulary with a fixed seed, spread over 60 labels of which 6 are exam labels):
 
-- **reindex**: ``studyhub.search.rebuild()`` from the database into a new index generation and
+- **reindex**: ``studyhub.clients.search.rebuild()`` from the database into a new index generation and
   the swap, as ``studyhub reindex`` runs it: topics per second.
 - **search**: the same queries (single Chinese words, two-word Chinese phrases, English words)
   through the embedded backend's ``search()`` (tantivy + jieba) as a student (exam labels
@@ -115,7 +115,7 @@ def populate(topics: int, seed: int) -> None:
     """One teacher, 60 labels (6 exam), ``topics`` topics with update times over the last year."""
     from sqlalchemy import insert
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.base import utcnow
     from studyhub.models.users import User
     from studyhub.models.work import Label, Topic
@@ -153,7 +153,8 @@ def like_search(engine, words: list[str]):
     """What a search without an index runs: count and the newest page of LIKE matches."""
     from sqlalchemy import and_, func, select
 
-    from studyhub.models.work import EXAM_MARK, Label, Topic
+    from studyhub.domain.work.visibility import EXAM_MARK
+    from studyhub.models.work import Label, Topic
 
     condition = and_(*[Topic.subject.like(f"%{w}%") for w in words])
     base = (select(Topic.id).join(Label, Label.id == Topic.label_id)
@@ -187,15 +188,16 @@ def time_calls(calls, passes: int = 1) -> list[float]:
 
 
 def query_words(query: str) -> list[str]:
-    from studyhub.search import query_terms
+    from studyhub.clients.search import query_terms
 
     return [w for term in query_terms(query) for w in term.split()]
 
 
 def bench(args) -> dict:
-    from studyhub import migrate
-    from studyhub.db import get_engine
-    from studyhub.search import get_search, rebuild
+    from studyhub.migrations import runner as migrate
+    from studyhub.core.db import get_engine
+    from studyhub.clients.search import get_search
+    from studyhub.domain.work.search_sync import rebuild
 
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -244,7 +246,7 @@ def bench_mysql(args, queries: list[str]) -> dict:
     import sqlalchemy
     from sqlalchemy import insert, select
 
-    from studyhub.db import get_engine, make_engine
+    from studyhub.core.db import get_engine, make_engine
     from studyhub.models import load_all
 
     name = f"studyhub_bench_{uuid.uuid4().hex[:8]}"

@@ -34,7 +34,7 @@ def beat_args(*, loglevel: str = "INFO") -> list[str]:
 
 
 def schedule_file() -> Path:
-    from studyhub.config import get_settings
+    from studyhub.core.config import get_settings
 
     return get_settings().var_dir / "celerybeat-schedule"
 
@@ -74,7 +74,7 @@ def start_embedded_workers(*, concurrency: int = 2, loglevel: str = "INFO") -> l
     job queued while serve was down runs when it comes back. Only one serve per var dir runs the
     scheduler (a lock file), so two local servers don't fire every scheduled job twice.
     """
-    from studyhub.config import get_settings
+    from studyhub.core.config import get_settings
 
     settings = get_settings()
     env = dict(os.environ, STUDYHUB_VAR_DIR=str(settings.var_dir))

@@ -138,9 +138,9 @@ def _worker_log_file(log_file: Path | None, var_dir: Path, function: str, index:
 class Cluster:
     def __init__(self, host: str, port: int, *, processes: int, threads: int, functions: list[str] | None,
                  background: bool, port_base: int | None, prepare_db: bool) -> None:
-        from studyhub.config import get_settings
+        from studyhub.core.config import get_settings
 
-        from .routes import load_routing
+        from studyhub.core.routing import load_routing
 
         if processes < 2:
             raise ClusterError("--processes must be at least 2 (one process: plain `studyhub serve`)")
@@ -187,7 +187,7 @@ class Cluster:
 
     @staticmethod
     def _all_functions() -> list[str]:
-        from .routes import load_routing
+        from studyhub.core.routing import load_routing
 
         return list(load_routing().functions)
 
@@ -225,7 +225,7 @@ class Cluster:
     def wait_ready(self) -> None:
         """Until every worker answers its health route (any status: a 503 from a missing Redis is
         still a running worker), bounded; a worker that exits meanwhile is restarted by supervise."""
-        from .routes import load_routing
+        from studyhub.core.routing import load_routing
 
         prefixes = {name: load_routing().functions[name].prefix for name in self.functions}
         pending = list(self.workers)
@@ -255,7 +255,7 @@ class Cluster:
 
         if self.prepare_db:
             prepare()  # once, before any worker: migrations and reference data
-        from studyhub import db
+        from studyhub.core import db
 
         db.reset()  # the parent serves nothing: close the connections the preparation opened
         sockets = bind_sockets(self.functions, self.processes, self.port_base)
@@ -349,7 +349,7 @@ def _wait(proc: subprocess.Popen, timeout: float) -> None:
 def run_cluster(host: str, port: int, *, processes: int, threads: int = 16, functions: list[str] | None = None,
                 background: bool = True, port_base: int | None = None, prepare_db: bool = True) -> int:
     """Run the cluster until SIGTERM/SIGINT; the exit status (0, or 1 when it had to give up)."""
-    from studyhub.logs import setup_logging
+    from studyhub.core.logs import setup_logging
 
     setup_logging()
     cluster = Cluster(host, port, processes=processes, threads=threads, functions=functions,

@@ -11,12 +11,12 @@ import time
 import uuid
 from http import HTTPStatus
 
-from studyhub.config import get_settings
-from studyhub.errors import NotFound, PayloadTooLarge, StudyHubError
+from studyhub.core.config import get_settings
+from studyhub.core.errors import NotFound, PayloadTooLarge, StudyHubError
 
 from .gateway import FunctionGateway, GatewayResponse, error
 from .loader import load_app
-from .routes import load_routing
+from studyhub.core.routing import load_routing
 
 log = logging.getLogger("studyhub.frontdoor")
 MEDIA_PREFIX = "/media/"
@@ -46,7 +46,7 @@ class FrontDoor:
         return gateway.handle(method, path, query, headers, body)
 
     def media(self, key: str, method: str) -> GatewayResponse:
-        from studyhub.storage import get_storage
+        from studyhub.clients.storage import get_storage
 
         try:
             data = get_storage().open(key)

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs
 
 from chalice.local import RouteMatcher
 
-from studyhub.errors import MethodNotAllowed, NotFound, StudyHubError
-from studyhub.web import PUBLIC_PREFIX, dumps
+from studyhub.core.errors import MethodNotAllowed, NotFound, StudyHubError
+from studyhub.http.request import PUBLIC_PREFIX
+from studyhub.http.responses import dumps
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .routes import load_routing
+from studyhub.core.routing import load_routing
 
 JSON_TYPE = '"application/json; charset=utf-8"'
 # Nginx's own answers carry the request id too (a function echoes the one it was given).
@@ -19,7 +19,7 @@ REQUEST_ID_HEADER = "add_header X-Request-Id $studyhub_request_id always;"
 
 def _json(error) -> str:
     """The error's contract JSON, quoted for an Nginx ``return``."""
-    from studyhub.web import dumps
+    from studyhub.http.responses import dumps
 
     body = dumps(error.body())
     if any(c in body for c in "'\\$"):  # quote, escape, variable: would change the text
@@ -57,7 +57,7 @@ def render_config(
     if missing:
         raise ValueError(f"no upstream given for function(s): {', '.join(missing)}")
     if max_body is None:
-        from studyhub.config import get_settings
+        from studyhub.core.config import get_settings
 
         max_body = get_settings().max_body_bytes
     prefix = routing.prefix
@@ -91,7 +91,7 @@ def render_config(
         add(f"    access_log {prefix_dir}/access.log studyhub;")
     else:
         add("    access_log /var/log/nginx/studyhub.access.log studyhub;")
-    from studyhub.errors import Invalid, MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
+    from studyhub.core.errors import Invalid, MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
 
     not_found = NotFound("接口不存在", code="not_found")
     # 413: client_max_body_size (Nginx answers before the body reaches a function).

@@ -9,9 +9,9 @@ log = logging.getLogger("studyhub.serve")
 
 def prepare() -> None:
     """Create/migrate the database and load reference data (idempotent)."""
-    from studyhub import migrate
-    from studyhub.db import session_scope
-    from studyhub.seed import seed_reference
+    from studyhub.migrations import runner as migrate
+    from studyhub.core.db import session_scope
+    from studyhub.domain.users.reference import seed_reference
 
     migrate.upgrade()
     with session_scope() as session:
@@ -24,8 +24,8 @@ def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | Non
     binds its workers' ports itself, ``local/cluster.py``)."""
     import waitress
 
-    from studyhub.config import get_settings
-    from studyhub.logs import setup_logging
+    from studyhub.core.config import get_settings
+    from studyhub.core.logs import setup_logging
 
     from .frontdoor import FrontDoor
 

@@ -54,22 +54,11 @@ def require_service(name: str, host: str, port: int) -> None:
 
 def reset_clients() -> None:
     """Forget every per-process client so the next use reads the current environment."""
-    from studyhub import cache, config, db, storage
+    from studyhub.clients import alipay, cache, mail, queue, search, storage
+    from studyhub.core import config, db
 
-    config.reset()
-    db.reset()
-    cache.reset()
-    storage.reset()
-    for module_name, attr in (("studyhub.search", "reset"), ("jobs", "reset"), ("studyhub.mail", "reset"),
-                              ("studyhub.payments", "reset")):
-        try:
-            module = __import__(module_name, fromlist=[attr])
-        except ImportError:
-            continue
-        getattr(module, attr, lambda: None)()
-    import studyhub.web as web
-
-    web._zone = None
+    for client in (config, db, cache, storage, search, queue, mail, alipay):
+        client.reset()
 
 
 @dataclass
@@ -132,7 +121,7 @@ def stack(request, tmp_path_factory):
         os.environ.pop(key, None)
     os.environ.update(env)
     reset_clients()
-    from studyhub.logs import setup_logging
+    from studyhub.core.logs import setup_logging
 
     setup_logging(force=True)  # the log file lives in this stack's var dir
     from local.serve import prepare
@@ -142,7 +131,7 @@ def stack(request, tmp_path_factory):
     reset_clients()
     _restore_env(saved)
     if database:
-        from studyhub.cache import RedisCache
+        from studyhub.clients.cache import RedisCache
 
         RedisCache(REDIS_URL, f"test:{RUN_ID}:").flush_prefix()
         with admin.connect() as conn:
@@ -157,7 +146,7 @@ def wipe_database() -> None:
     """Delete every row but the reference data (tests commit for real, through HTTP)."""
     from sqlalchemy import text
 
-    from studyhub.db import get_engine
+    from studyhub.core.db import get_engine
     from studyhub.models import load_all
 
     engine = get_engine()
@@ -183,7 +172,7 @@ def platform(stack):
     shutil.rmtree(stack.var_dir / "media", ignore_errors=True)  # stored files belong to one test
     yield stack
     if stack.is_mysql:
-        from studyhub.cache import get_cache
+        from studyhub.clients.cache import get_cache
 
         get_cache().flush_prefix()
 
@@ -264,7 +253,7 @@ def pytest_terminal_summary(terminalreporter):
 
 def store(row):
     """Insert one ORM row in its own committed transaction and return it loaded."""
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
 
     with session_scope() as session:
         session.add(row)
@@ -278,14 +267,14 @@ _hash_cache: dict[str, str] = {}
 
 def password_hash(password: str) -> str:
     if password not in _hash_cache:
-        from studyhub.auth import hash_password
+        from studyhub.core.security import hash_password
 
         _hash_cache[password] = hash_password(password)
     return _hash_cache[password]
 
 
 def token_for(user) -> str:
-    from studyhub.auth import issue_token
+    from studyhub.core.security import issue_token
 
     return issue_token(user)
 
@@ -296,7 +285,7 @@ _names = itertools.count(1)
 @pytest.fixture
 def make_user(platform):
     """``make_user(role="teacher"|"student"|"superuser"|None, username=..., password=...)``."""
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID, Group, User
 
     def factory(role: str | None = None, *, username: str | None = None, password: str = DEFAULT_PASSWORD,
@@ -336,8 +325,8 @@ def student(make_user):
 
 
 def captcha_answer(uuid_: str) -> str:
-    from studyhub.cache import get_cache
-    from studyhub.captcha import CAPTCHA_KEY
+    from studyhub.clients.cache import get_cache
+    from studyhub.domain.users.captcha import CAPTCHA_KEY
 
     return get_cache().get(CAPTCHA_KEY.format(uuid=uuid_))
 

@@ -19,7 +19,7 @@ APP_ID = "2021000000000001"
 # --- factories (arrange through the database; act through HTTP) -------------------------------
 
 def make_commodity(name: str = "Python 编程", price: str = "39.90", stock: int = 10, **extra) -> int:
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity
 
     with session_scope() as session:
@@ -30,7 +30,7 @@ def make_commodity(name: str = "Python 编程", price: str = "39.90", stock: int
 
 
 def make_address(user, *, place: str = "天河路 1 号", receiver: str = "张三", mobile: str = "13800138000") -> int:
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.users import Address
 
     with session_scope() as session:
@@ -42,7 +42,7 @@ def make_address(user, *, place: str = "天河路 1 号", receiver: str = "张�
 
 
 def make_cart_row(user, commodity_id: int, number: int = 1) -> int:
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import ShoppingCart
 
     with session_scope() as session:
@@ -54,7 +54,7 @@ def make_cart_row(user, commodity_id: int, number: int = 1) -> int:
 
 def commodity_state(commodity_id: int) -> tuple[int, int]:
     """``(stock, sales)`` as stored."""
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity
 
     with session_scope() as session:
@@ -63,7 +63,7 @@ def commodity_state(commodity_id: int) -> tuple[int, int]:
 
 
 def order_row(order_id: str):
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Order
 
     with session_scope() as session:
@@ -73,7 +73,7 @@ def order_row(order_id: str):
 def count_rows(model) -> int:
     from sqlalchemy import func, select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
 
     with session_scope() as session:
         return session.scalar(select(func.count()).select_from(model))
@@ -83,7 +83,7 @@ def backdate_order(order_id: str, seconds: int) -> None:
     """Pretend the order was placed ``seconds`` ago."""
     from sqlalchemy import update
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.base import utcnow
     from studyhub.models.shopping import Order
 
@@ -165,7 +165,8 @@ ALIPAY_ENV = ("ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "A
 
 
 def configure_alipay(**values: str | None) -> None:
-    from studyhub import config, payments
+    from studyhub.core import config
+    from studyhub.clients import alipay as payments
 
     for name in ALIPAY_ENV:
         os.environ.pop(name, None)

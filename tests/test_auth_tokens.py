@@ -12,7 +12,7 @@ def _get_me(client, user, token):
 
 
 def test_token_claims(platform, student):
-    from studyhub.auth import issue_token
+    from studyhub.core.security import issue_token
 
     claims = jwt.decode(issue_token(student), platform.env["JWT_SECRET"], algorithms=["HS256"])
     assert claims["sub"] == str(student.id) and claims["username"] == student.username

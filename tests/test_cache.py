@@ -10,7 +10,7 @@ from conftest import REDIS_URL, RUN_ID, require_service
 
 @pytest.fixture(params=["embedded", "redis"])
 def cache(request, tmp_path):
-    from studyhub.cache import EmbeddedCache, RedisCache
+    from studyhub.clients.cache import EmbeddedCache, RedisCache
 
     if request.param == "redis":
         require_service("Redis", "127.0.0.1", 6379)
@@ -50,11 +50,11 @@ def test_incr_counts_in_a_fixed_window(cache):
 
 
 def test_embedded_cache_is_shared_between_processes(tmp_path):
-    from studyhub.cache import EmbeddedCache
+    from studyhub.clients.cache import EmbeddedCache
 
     directory = str(tmp_path / "shared")
     EmbeddedCache(directory, "p:").set("from-parent", "hello", ttl=60)
-    code = (f"from studyhub.cache import EmbeddedCache; c = EmbeddedCache({directory!r}, 'p:');"
+    code = (f"from studyhub.clients.cache import EmbeddedCache; c = EmbeddedCache({directory!r}, 'p:');"
             "print(c.get('from-parent')); c.set('from-child', 42, ttl=60)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "hello"

@@ -8,7 +8,7 @@ import jwt
 
 def run(platform, *args, env=None):
     full_env = {**os.environ, **platform.env, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "studyhub.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "studyhub.ops.cli", *args], capture_output=True, text=True,
                           env=full_env, timeout=120)
 
 

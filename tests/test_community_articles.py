@@ -14,7 +14,7 @@ ARTICLE_KEYS = {"id", "title", "content", "user", "user_name", "page_view", "cre
 def page_view_in_db(article_id: int) -> int:
     from sqlalchemy import select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.community import Article
 
     with session_scope() as session:
@@ -183,7 +183,7 @@ def test_superuser_changes_and_deletes_anyones_article(client, make_article, sup
 def test_delete_is_soft_204_then_404_and_gone_from_lists(client, make_article, student):
     from sqlalchemy import select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.community import Article
 
     kept = make_article(student, title="留下")

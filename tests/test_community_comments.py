@@ -95,7 +95,7 @@ def test_comments_of_one_article_never_show_under_another(client, make_article, 
 
 
 def test_user_avatar_is_the_public_url_of_the_authors_avatar(client, make_article, make_comment, student, teacher):
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.users import User
 
     with session_scope() as session:
@@ -192,7 +192,7 @@ def test_invalid_comment_is_400_with_field_errors(client, make_article, student,
 def test_author_deletes_a_comment_softly_204_then_404(client, make_article, make_comment, student):
     from sqlalchemy import select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.community import Comment
 
     article = make_article(student)
@@ -266,7 +266,7 @@ def count_statements(api, url):
     """The SQL statements one request runs, counted on the engine every request uses."""
     from sqlalchemy import event
 
-    from studyhub.db import get_engine
+    from studyhub.core.db import get_engine
 
     statements = []
 
@@ -309,8 +309,8 @@ def test_listing_comments_runs_the_same_number_of_statements_for_2_or_20_threads
 # --- demo data -----------------------------------------------------------------------------------
 
 def test_demo_articles_show_threads_through_the_api_and_seed_only_once(client, make_user):
-    from studyhub.community_demo import seed_demo_articles
-    from studyhub.db import session_scope
+    from studyhub.domain.community.demo import seed_demo_articles
+    from studyhub.core.db import session_scope
 
     teacher1 = make_user("teacher", username="teacher1")
     make_user("student", username="student1")

@@ -60,13 +60,13 @@ class Cluster:
         return self.var_dir / "nginx" / "access.log"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "studyhub.cli", *args], env=self.env, cwd=self.base,
+        return subprocess.run([sys.executable, "-m", "studyhub.ops.cli", *args], env=self.env, cwd=self.base,
                               capture_output=True, text=True, timeout=60)
 
     def captcha_answer(self, key: str) -> str | None:
         """What the users function stored for this captcha, read from the cache it uses."""
-        from studyhub.cache import EmbeddedCache, RedisCache
-        from studyhub.captcha import CAPTCHA_KEY
+        from studyhub.clients.cache import EmbeddedCache, RedisCache
+        from studyhub.domain.users.captcha import CAPTCHA_KEY
 
         prefix = self.env["CACHE_KEY_PREFIX"]
         cache = (RedisCache(self.env["REDIS_URL"], prefix) if self.stack == "mysql"
@@ -117,7 +117,7 @@ def cluster(request, nginx_bin, rsa_keys, tmp_path_factory):  # noqa: F811 - rsa
     try:
         with out.open("wb") as fh:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "studyhub.cli", "serve", "--processes", str(PROCESSES), "--port", str(port),
+                [sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", str(PROCESSES), "--port", str(port),
                  "--worker-port-base", "0", "--threads", "4"],
                 env=env, cwd=base, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_die_with_parent)
@@ -128,7 +128,7 @@ def cluster(request, nginx_bin, rsa_keys, tmp_path_factory):  # noqa: F811 - rsa
         if proc is not None:
             _stop(proc)
         if database:
-            from studyhub.cache import RedisCache
+            from studyhub.clients.cache import RedisCache
 
             RedisCache(REDIS_URL, prefix).flush_prefix()
             with admin.connect() as conn:
@@ -137,7 +137,7 @@ def cluster(request, nginx_bin, rsa_keys, tmp_path_factory):  # noqa: F811 - rsa
 
 
 def _wait_all_healthy(cluster: Cluster, timeout: float) -> None:
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     paths = [f"/api{fn.prefix}/health" for fn in load_routing().functions.values()]
     deadline = time.monotonic() + timeout
@@ -223,7 +223,7 @@ def test_login_order_and_alipay_webhook_through_nginx_on_several_processes(clust
 
 
 def test_every_function_answers_from_each_of_its_processes(cluster):
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     functions = load_routing().functions
     before = len(_access_lines(cluster, 0, timeout=0))
@@ -301,7 +301,7 @@ def _running(pid: int) -> bool:
 def test_without_nginx_the_cluster_refuses_to_start_with_a_clear_message(tmp_path):
     env = _clean_env()
     env.update({"STUDYHUB_VAR_DIR": str(tmp_path / "var"), "STUDYHUB_NGINX": str(tmp_path / "no-nginx-here")})
-    result = subprocess.run([sys.executable, "-m", "studyhub.cli", "serve", "--processes", "2", "--port",
+    result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", "2", "--port",
                              str(free_port())], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "nginx is not installed" in result.stderr and "apt-get install nginx" in result.stderr
@@ -317,7 +317,7 @@ def test_a_port_already_taken_is_refused_before_anything_starts(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "studyhub.cli", "serve", "--processes", "2", "--port", str(port)],
+        result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", "2", "--port", str(port)],
                                 env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert f"can't listen on 127.0.0.1:{port}: Address already in use" in result.stderr

@@ -16,7 +16,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 
 def _routing():
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     return load_routing()
 
@@ -78,7 +78,7 @@ def test_head_answers_like_get_without_a_body(client):
 @pytest.fixture
 def body_limit(platform):
     """MAX_BODY_BYTES lowered to 4 KiB for one test (settings are read once per process)."""
-    from studyhub import config
+    from studyhub.core import config
 
     saved = os.environ.get("MAX_BODY_BYTES")
     os.environ["MAX_BODY_BYTES"] = "4096"
@@ -118,7 +118,7 @@ def _png() -> bytes:
 
 
 def test_media_serves_stored_files(client):
-    from studyhub.storage import get_storage
+    from studyhub.clients.storage import get_storage
 
     data = _png()
     storage = get_storage()
@@ -166,7 +166,7 @@ def _wsgi_get(app, raw_path: str) -> tuple[str, dict[str, str], bytes]:
 ])
 def test_media_paths_cannot_escape_the_media_folder(platform, raw_path):
     from local.frontdoor import FrontDoor
-    from studyhub.config import get_settings
+    from studyhub.core.config import get_settings
 
     media_root = get_settings().var_dir / "media"
     media_root.mkdir(parents=True, exist_ok=True)
@@ -197,7 +197,7 @@ def test_a_request_id_is_made_when_none_is_given(client):
 @pytest.fixture
 def private_var(tmp_path):
     """Loading an app sets up logging and settings: keep them off the repository's ./var."""
-    from studyhub import config
+    from studyhub.core import config
 
     saved = {k: os.environ.get(k) for k in ("STUDYHUB_VAR_DIR", "LOG_FILE")}
     if not saved["STUDYHUB_VAR_DIR"]:
@@ -229,7 +229,7 @@ def test_routes_yaml_and_the_chalice_app_declare_the_same_routes(name, private_v
 
 
 def test_every_function_directory_is_in_routes_yaml():
-    from local.routes import FUNCTIONS_DIR
+    from studyhub.core.routing import FUNCTIONS_DIR
 
     on_disk = {p.parent.name for p in FUNCTIONS_DIR.glob("*/app.py")}
     assert on_disk <= set(_routing().functions), f"not in routes.yaml: {sorted(on_disk - set(_routing().functions))}"
@@ -262,7 +262,7 @@ def test_nginx_config_has_an_upstream_and_a_location_per_function(private_var):
 
 def test_nginx_body_limit_defaults_to_max_body_bytes(private_var):
     from local.nginx import render_config
-    from studyhub.config import get_settings
+    from studyhub.core.config import get_settings
 
     assert f"client_max_body_size {get_settings().max_body_bytes};" in render_config(_upstreams())
     assert "client_max_body_size 2m;" in render_config(_upstreams(), max_body="2m")
@@ -280,7 +280,7 @@ def test_nginx_config_refuses_a_function_without_upstream(private_var):
 def test_nginx_config_command_takes_upstreams_per_function(private_var):
     from click.testing import CliRunner
 
-    from studyhub.cli import main
+    from studyhub.ops.cli import main
 
     result = CliRunner().invoke(main, ["nginx-config", "--listen", "8088",
                                        "--upstream", "users=10.0.0.1:8000,10.0.0.2:8000"])
@@ -295,7 +295,7 @@ def test_nginx_config_command_takes_upstreams_per_function(private_var):
 def test_nginx_config_command_serves_media_from_disk_with_media_root(private_var, tmp_path):
     from click.testing import CliRunner
 
-    from studyhub.cli import main
+    from studyhub.ops.cli import main
 
     result = CliRunner().invoke(main, ["nginx-config", "--media-root", str(tmp_path / "media")])
     assert result.exit_code == 0, result.output

@@ -89,13 +89,13 @@ class Upstream:
 
     def captcha_answer(self, key: str) -> str:
         """What the function stored for this captcha, read from the same embedded cache."""
-        from studyhub.cache import EmbeddedCache
-        from studyhub.captcha import CAPTCHA_KEY
+        from studyhub.clients.cache import EmbeddedCache
+        from studyhub.domain.users.captcha import CAPTCHA_KEY
 
         return EmbeddedCache(str(self.var_dir / "cache"), self.cache_prefix).get(CAPTCHA_KEY.format(uuid=key))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "studyhub.cli", *args], env=self.env, cwd=self.var_dir.parent,
+        return subprocess.run([sys.executable, "-m", "studyhub.ops.cli", *args], env=self.env, cwd=self.var_dir.parent,
                               capture_output=True, text=True, timeout=60)
 
 
@@ -117,7 +117,7 @@ def users_upstream(nginx_bin, tmp_path_factory) -> Upstream:
     out = base / "serve.out"
     with out.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "studyhub.cli", "serve", "--function", "users", "--no-jobs",
+            [sys.executable, "-m", "studyhub.ops.cli", "serve", "--function", "users", "--no-jobs",
              "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
             env=env, cwd=base, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=_die_with_parent)
@@ -172,7 +172,7 @@ def _start_nginx(nginx_bin: str, prefix_dir: Path, upstreams: dict[str, list[str
 def edge(nginx_bin, users_upstream, tmp_path_factory) -> Edge:
     """Nginx with the generated config: every function in routes.yaml → the users server (the
     only one running: other groups' paths answer its 404), media from the var dir, 1 MiB bodies."""
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     upstream = f"127.0.0.1:{users_upstream.port}"
     proc, edge = _start_nginx(
@@ -366,7 +366,7 @@ def test_without_a_request_id_nginx_makes_one_the_function_logs(http, users_upst
 
 
 def test_function_down_is_503_json_naming_it(nginx_bin, tmp_path):
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     dead = f"127.0.0.1:{free_port()}"  # nothing listens there
     proc, edge = _start_nginx(nginx_bin, tmp_path / "nginx-down", {name: [dead] for name in load_routing().functions})
@@ -383,7 +383,7 @@ def test_function_down_is_503_json_naming_it(nginx_bin, tmp_path):
 @pytest.fixture(scope="module")
 def edge_proxying_media(nginx_bin, users_upstream, tmp_path_factory) -> Edge:
     """The config `studyhub nginx-config` prints without --media-root: media go to a function."""
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     upstream = f"127.0.0.1:{users_upstream.port}"
     proc, edge = _start_nginx(nginx_bin, tmp_path_factory.mktemp("nginx-proxy-media"),

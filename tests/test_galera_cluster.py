@@ -5,7 +5,7 @@ database connections over the three nodes.
 
 Two transactions on different nodes that take stock off the same commodity both run locally;
 at commit Galera certifies them and the loser gets MySQL error 1213 ("Deadlock found"), which
-``studyhub.db.run_in_transaction`` retries whole. Nothing may be oversold, no request may end in
+``studyhub.core.db.run_in_transaction`` retries whole. Nothing may be oversold, no request may end in
 a 5xx, and the numbers (orders, refusals, retries, each node's commits and conflicts) are
 recorded in ``bench/results/galera.json``.
 
@@ -147,7 +147,7 @@ def galera_platform(galera_cluster, tmp_path_factory):
 
 def make_buyers(count: int) -> list[tuple[str, int, int]]:
     """``count`` students with an address each: ``[(token, user_id, address_id)]``."""
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.users import Address, User
 
     with session_scope() as session:
@@ -165,7 +165,7 @@ def make_buyers(count: int) -> list[tuple[str, int, int]]:
 def make_commodity(stock: int) -> int:
     from decimal import Decimal
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity
 
     with session_scope() as session:
@@ -179,7 +179,7 @@ def new_round(commodity_id: int, buyers) -> list[int]:
     """No orders, full stock, one cart row per buyer: their ids."""
     from sqlalchemy import delete, update
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity, Order, OrderGoods, ShoppingCart
 
     with session_scope() as session:
@@ -197,7 +197,7 @@ def new_round(commodity_id: int, buyers) -> list[int]:
 def stored_state(commodity_id: int) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity, Order, OrderGoods
 
     with session_scope() as session:
@@ -368,7 +368,7 @@ def mysql_error(code: int, message: str):
 
 
 def test_savepoint_lost_to_a_deadlock_is_retryable_but_a_lost_savepoint_alone_is_not():
-    from studyhub.db import is_retryable
+    from studyhub.core.db import is_retryable
 
     deadlock = mysql_error(1213, "Deadlock found when trying to get lock; try restarting transaction")
     try:
@@ -384,7 +384,7 @@ def test_savepoint_lost_to_a_deadlock_is_retryable_but_a_lost_savepoint_alone_is
 
 
 def test_db_retry_attempts_sets_how_often_a_deadlocked_transaction_runs(monkeypatch, tmp_path):
-    from studyhub import db
+    from studyhub.core import db
 
     monkeypatch.setenv("DB_RETRY_ATTEMPTS", "3")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'retry.sqlite3'}")

@@ -40,7 +40,7 @@ def one_shot(service: dict) -> bool:
 
 
 def functions() -> list[str]:
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     return list(load_routing().functions)
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_beat_schedule_is_built_from_routes_yaml(platform):
     from jobs.celery_app import get_celery
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     schedule = get_celery().conf.beat_schedule
     jobs = load_routing().jobs
@@ -52,14 +52,14 @@ def test_broker_follows_the_stack(platform):
         assert conf.broker_transport_options["global_keyprefix"] == os.environ["CACHE_KEY_PREFIX"]
     else:
         assert conf.broker_url == f"sqlite:///{platform.var_dir / 'queue.sqlite3'}"
-        assert conf.broker_transport == "jobs.embedded_queue:Transport"
+        assert conf.broker_transport == "studyhub.clients.embedded_queue:Transport"
 
 
 def test_a_job_is_queued_only_when_the_transaction_commits(platform):
-    import jobs
+    from studyhub.clients import queue as jobs
     from test_school_students import queued_messages
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
 
     before = len(queued_messages())
     with pytest.raises(RuntimeError):
@@ -81,7 +81,7 @@ CONSUMER = textwrap.dedent("""
     from kombu import Connection
     url, out = sys.argv[1], sys.argv[2]
     got, idle_since = [], time.monotonic()
-    with Connection(url, transport="jobs.embedded_queue:Transport") as conn:
+    with Connection(url, transport="studyhub.clients.embedded_queue:Transport") as conn:
         queue = conn.SimpleQueue("race")
         while time.monotonic() - idle_since < 3:
             try:
@@ -98,7 +98,7 @@ PUBLISHER = textwrap.dedent("""
     import sys
     from kombu import Connection
     url, start, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    with Connection(url, transport="jobs.embedded_queue:Transport") as conn:
+    with Connection(url, transport="studyhub.clients.embedded_queue:Transport") as conn:
         queue = conn.SimpleQueue("race")
         for n in range(start, start + count):
             queue.put({"n": n})

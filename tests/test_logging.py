@@ -49,7 +49,7 @@ def test_no_password_or_token_in_any_log_output(client, platform, student, captu
 
 
 def test_scrub_removes_keys_and_url_credentials():
-    from studyhub.logs import scrub
+    from studyhub.core.logs import scrub
 
     text = scrub("smtp://user:pa55@host:25 -----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY----- "
                  '{"password": "x1"} secret=s3cr3t')
@@ -57,8 +57,8 @@ def test_scrub_removes_keys_and_url_credentials():
 
 
 def test_json_log_format(tmp_path, monkeypatch):
-    from studyhub import config
-    from studyhub.logs import setup_logging
+    from studyhub.core import config
+    from studyhub.core.logs import setup_logging
 
     log_file = tmp_path / "out.log"
     monkeypatch.setenv("LOG_FORMAT", "json")
@@ -80,7 +80,7 @@ def test_json_log_format(tmp_path, monkeypatch):
 
 
 def test_settings_repr_shows_no_secret():
-    from studyhub.config import load_settings
+    from studyhub.core.config import load_settings
 
     settings = load_settings({"JWT_SECRET": "jwt-secret-value", "ALIPAY_APP_PRIVATE_KEY": "pem-private-value",
                               "STUDYHUB_VAR_DIR": "/tmp/studyhub-repr-test"})

@@ -4,7 +4,7 @@ from alembic.migration import MigrationContext
 
 
 def test_models_and_migrations_agree(platform):
-    from studyhub.db import get_engine
+    from studyhub.core.db import get_engine
     from studyhub.models import load_all
 
     with get_engine().connect() as connection:
@@ -17,8 +17,8 @@ def test_single_base_and_every_head_applied(platform):
     from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
-    from studyhub.db import get_engine
-    from studyhub.migrate import alembic_config
+    from studyhub.core.db import get_engine
+    from studyhub.migrations.runner import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_bases()) == 1

@@ -169,7 +169,7 @@ def test_delete_is_soft_and_the_class_disappears(client, teacher, student, make_
     assert api.delete(f"/api/school/classes/{klass['id']}").status_code == 404
     from sqlalchemy import select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.school import Classes
 
     with session_scope() as session:
@@ -182,7 +182,7 @@ def test_deactivated_members_are_not_listed(client, superuser, make_user, make_c
     klass = make_class(member=[here.id])
     from sqlalchemy import insert
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.school import class_members
 
     with session_scope() as session:
@@ -194,7 +194,7 @@ def test_deactivated_members_are_not_listed(client, superuser, make_user, make_c
 def test_class_list_uses_a_fixed_number_of_queries(client, teacher, make_user, make_class):
     from sqlalchemy import event
 
-    from studyhub.db import get_engine
+    from studyhub.core.db import get_engine
 
     def count_queries():
         statements = []

@@ -1,4 +1,4 @@
-"""studyhub.mail: the credentials email, STARTTLS / smtps with a real server, refusals, sealing."""
+"""studyhub.clients.mail: the credentials email, STARTTLS / smtps with a real server, refusals, sealing."""
 from __future__ import annotations
 
 import datetime
@@ -46,14 +46,14 @@ def server_context(tls_files) -> ssl.SSLContext:
 
 
 def use_smtp(monkeypatch, url: str) -> None:
-    from studyhub import config
+    from studyhub.core import config
 
     monkeypatch.setenv("SMTP_URL", url)
     config.reset()
 
 
 def credentials_email(**overrides):
-    from studyhub.mail import render_credentials
+    from studyhub.clients.mail import render_credentials
 
     values = {"to": "xm@example.com", "username": "xiaoming", "password": "Pa55word-x9", "class_name": "一班"}
     return render_credentials(**{**values, **overrides})
@@ -72,7 +72,7 @@ def test_starttls_is_used_when_the_server_offers_it_and_credentials_are_sent(
         platform, monkeypatch, tls_files):
     from aiosmtpd.smtp import AuthResult
 
-    from studyhub.mail import send
+    from studyhub.clients.mail import send
 
     logins = []
 
@@ -96,7 +96,7 @@ def test_starttls_is_used_when_the_server_offers_it_and_credentials_are_sent(
 
 
 def test_smtps_speaks_tls_from_the_first_byte(platform, monkeypatch, tls_files):
-    from studyhub.mail import send
+    from studyhub.clients.mail import send
 
     server = SmtpServer(free_port(), ssl_context=server_context(tls_files))
     server.start()
@@ -110,7 +110,7 @@ def test_smtps_speaks_tls_from_the_first_byte(platform, monkeypatch, tls_files):
 
 
 def test_an_untrusted_certificate_is_refused(platform, monkeypatch, tls_files):
-    from studyhub.mail import send
+    from studyhub.clients.mail import send
 
     server = SmtpServer(free_port(), tls_context=server_context(tls_files), require_starttls=True)
     server.start()
@@ -125,7 +125,7 @@ def test_an_untrusted_certificate_is_refused(platform, monkeypatch, tls_files):
 
 
 def test_a_refused_recipient_is_a_permanent_failure(platform, monkeypatch):
-    from studyhub.mail import PermanentMailError, send
+    from studyhub.clients.mail import PermanentMailError, send
 
     class Refusing(SmtpServer):
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -142,7 +142,7 @@ def test_a_refused_recipient_is_a_permanent_failure(platform, monkeypatch):
 
 
 def test_a_stopped_server_is_a_transient_failure(platform, monkeypatch):
-    from studyhub.mail import send
+    from studyhub.clients.mail import send
 
     use_smtp(monkeypatch, f"smtp://127.0.0.1:{free_port()}")
     with pytest.raises(OSError):
@@ -150,7 +150,8 @@ def test_a_stopped_server_is_a_transient_failure(platform, monkeypatch):
 
 
 def test_sealed_secrets_open_only_with_the_same_jwt_secret(platform, monkeypatch):
-    from studyhub import config, mail
+    from studyhub.core import config
+    from studyhub.clients import mail
 
     token = mail.seal("Pa55word-x9")
     assert "Pa55word" not in token and mail.unseal(token) == "Pa55word-x9"
@@ -163,7 +164,7 @@ def test_sealed_secrets_open_only_with_the_same_jwt_secret(platform, monkeypatch
 
 
 def test_smtp_url_must_be_smtp_or_smtps():
-    from studyhub.mail import SmtpTarget
+    from studyhub.clients.mail import SmtpTarget
 
     assert SmtpTarget.parse("smtp://mail.example.com").port == 25
     assert SmtpTarget.parse("smtps://u:p%40ss@mail.example.com").port == 465

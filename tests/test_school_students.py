@@ -54,7 +54,7 @@ class SmtpServer:
 
 @pytest.fixture
 def smtp(platform, monkeypatch):
-    from studyhub import config
+    from studyhub.core import config
 
     server = SmtpServer(free_port())
     server.start()
@@ -106,7 +106,7 @@ def register(client, teacher, klass, username="xiaoming", **extra):
 def outbox():
     from sqlalchemy import select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.school import CredentialsMail
 
     with session_scope() as session:
@@ -123,7 +123,7 @@ def outbox_after_delivery(timeout: float = 10.0):
 
 
 def sealed_password() -> str:
-    from studyhub.mail import unseal
+    from studyhub.clients.mail import unseal
 
     (row,) = outbox()
     return unseal(row[4])
@@ -131,7 +131,7 @@ def sealed_password() -> str:
 
 def queued_messages() -> list[dict]:
     """The jobs waiting in the current stack's broker, decoded (embedded SQLite queue or Redis)."""
-    from studyhub.config import get_settings
+    from studyhub.core.config import get_settings
 
     settings = get_settings()
     if settings.celery_broker_url:
@@ -226,7 +226,7 @@ def test_registering_creates_the_student_in_the_class_and_queues_one_job_with_an
 
 
 def test_each_student_gets_a_different_random_password(client, teacher, klass):
-    from studyhub.mail import unseal
+    from studyhub.clients.mail import unseal
 
     for name in ("s1", "s2", "s3"):
         assert register(client, teacher, klass, username=name).status_code == 201
@@ -267,7 +267,7 @@ def test_a_deleted_class_takes_no_students(client, teacher, klass):
 
 
 def test_without_smtp_the_email_is_written_to_var_mail(client, teacher, klass, job_worker):
-    from studyhub.config import get_settings
+    from studyhub.core.config import get_settings
 
     assert register(client, teacher, klass).status_code == 201
     mail_dir = get_settings().var_dir / "mail"
@@ -286,7 +286,7 @@ def test_without_smtp_the_email_is_written_to_var_mail(client, teacher, klass, j
 
 def test_the_student_gets_one_email_with_username_password_and_class_and_can_log_in(
         client, teacher, klass, smtp, job_worker, captured_logs):
-    from studyhub.config import get_settings
+    from studyhub.core.config import get_settings
 
     response = register(client, teacher, klass)
     assert response.status_code == 201
@@ -342,7 +342,7 @@ def test_a_failed_request_sends_nothing(client, teacher, klass, smtp, job_worker
 
 
 def test_a_job_for_an_email_already_sent_does_nothing(client, teacher, klass, smtp, job_worker):
-    import jobs
+    from studyhub.clients import queue as jobs
 
     register(client, teacher, klass)
     smtp.wait_for(1)
@@ -357,9 +357,9 @@ def test_the_sweep_requeues_an_email_whose_job_was_lost(client, teacher, klass, 
 
     from sqlalchemy import update
 
-    import jobs
+    from studyhub.clients import queue as jobs
     from jobs.celery_app import purge
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.base import utcnow
     from studyhub.models.school import CredentialsMail
 
@@ -377,8 +377,8 @@ def test_the_sweep_requeues_an_email_whose_job_was_lost(client, teacher, klass, 
 
 def test_a_broker_that_is_down_at_queue_time_loses_neither_the_student_nor_the_email(
         client, teacher, klass, monkeypatch):
-    import jobs
-    from studyhub import config
+    from studyhub.clients import queue as jobs
+    from studyhub.core import config
 
     monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     config.reset()

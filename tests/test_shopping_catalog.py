@@ -144,11 +144,13 @@ def test_another_users_cart_row_is_404_and_not_listed(client, student, make_user
 
 
 def test_demo_seed_adds_commodities_once(client):
-    from studyhub.db import session_scope
-    from studyhub.seed import DEMO_SEEDERS
-    from studyhub.shopping_demo import seed_demo_commodities
+    from studyhub.core.db import session_scope
+    from studyhub.ops.seed import DEMO_SEEDERS
+    from studyhub.domain.shopping.demo import seed_demo_commodities
 
-    assert "studyhub.shopping_demo:seed_demo_commodities" in DEMO_SEEDERS
+    from studyhub.domain.shopping.demo import seed_demo_commodities
+
+    assert seed_demo_commodities in DEMO_SEEDERS
     with session_scope() as session:
         assert seed_demo_commodities(session) == 5
     with session_scope() as session:

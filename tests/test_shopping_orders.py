@@ -46,7 +46,7 @@ def test_placing_an_order_takes_stock_snapshots_prices_and_empties_those_cart_ro
     # the price is a snapshot: a later change doesn't touch the order
     from sqlalchemy import update
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity
 
     with session_scope() as session:
@@ -207,7 +207,7 @@ def test_concurrent_cancels_give_the_stock_back_once(client, student):
 # --- expiry: the cleanup job ----------------------------------------------------------------------
 
 def test_cleanup_cancels_unpaid_orders_past_the_timeout_and_gives_stock_back_once(client, student):
-    from studyhub.orders import cancel_expired_orders
+    from studyhub.domain.shopping.orders import cancel_expired_orders
 
     cid = make_commodity(stock=10)
     api = client.as_user(student)
@@ -230,8 +230,8 @@ def test_cleanup_cancels_unpaid_orders_past_the_timeout_and_gives_stock_back_onc
 
 
 def test_the_timeout_comes_from_order_pay_timeout_seconds(client, student, monkeypatch):
-    from studyhub import config
-    from studyhub.orders import cancel_expired_orders
+    from studyhub.core import config
+    from studyhub.domain.shopping.orders import cancel_expired_orders
 
     cid = make_commodity(stock=10)
     order = buy(client.as_user(student), student, cid)
@@ -248,7 +248,7 @@ def test_the_timeout_comes_from_order_pay_timeout_seconds(client, student, monke
 
 
 def test_two_cleanup_runs_racing_give_the_stock_back_exactly_once(client, student):
-    from studyhub.orders import cancel_expired_orders
+    from studyhub.domain.shopping.orders import cancel_expired_orders
 
     cid = make_commodity(stock=100)
     api = client.as_user(student)
@@ -278,7 +278,7 @@ def test_two_cleanup_runs_racing_give_the_stock_back_exactly_once(client, studen
 def test_studyhub_cleanup_command_runs_the_job_once(client, student):
     from click.testing import CliRunner
 
-    from studyhub.cli import main
+    from studyhub.ops.cli import main
 
     cid = make_commodity(stock=10)
     order = buy(client.as_user(student), student, cid, number=2)
@@ -291,7 +291,7 @@ def test_studyhub_cleanup_command_runs_the_job_once(client, student):
 
 
 def test_cleanup_is_a_scheduled_job_in_routes_yaml():
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     scheduled = {job.task: job for job in load_routing().jobs}
     assert scheduled["studyhub.shopping.cleanup"].seconds <= 600
@@ -303,7 +303,7 @@ def test_cleanup_is_a_scheduled_job_in_routes_yaml():
 def test_the_cleanup_task_runs_on_a_real_celery_worker(client, student, job_worker):
     import time
 
-    import jobs
+    from studyhub.clients import queue as jobs
 
     cid = make_commodity(stock=10)
     order = buy(client.as_user(student), student, cid, number=4)
@@ -330,7 +330,7 @@ def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student,
     api = client.as_user(student)
     row = api.post("/api/shopping/cart", json={"commodity": cid}).json()["id"]
     address = make_address(student)
-    from studyhub import db
+    from studyhub.core import db
 
     real = db.run_in_transaction
     attempts = []
@@ -359,7 +359,8 @@ def test_an_order_id_collision_is_retried_under_a_new_id(client, student, monkey
     api = client.as_user(student)
     cid = make_commodity(stock=10)
     first = buy(api, student, cid)
-    rules = sys.modules["studyhub_function_shopping.chalicelib.orders"]
+    from studyhub.domain.shopping import orders as rules
+
     fresh = first["order_id"][:-1] + ("0" if first["order_id"][-1] != "0" else "1")
     ids = iter([first["order_id"], fresh])
     monkeypatch.setattr(rules, "new_order_id", lambda user_id: next(ids))

@@ -243,7 +243,7 @@ def test_cleanup_racing_a_payment_ends_consistent(client, student, alipay):
     """Expired order: the cleanup job and Alipay's notification arrive at the same moment.
     Either the payment wins (paid, stock stays sold) or the cleanup wins (cancelled, stock back,
     payment kept and flagged for refund) — never both, never neither."""
-    from studyhub.orders import cancel_expired_orders
+    from studyhub.domain.shopping.orders import cancel_expired_orders
 
     for _ in range(3):
         cid = make_commodity(stock=10)

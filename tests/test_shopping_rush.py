@@ -12,7 +12,7 @@ ROUNDS = 5
 def make_buyers(count: int) -> list[tuple[str, int]]:
     """``count`` students with an address each: ``[(token, address_id)]`` (arranged in bulk)."""
     from conftest import DEFAULT_PASSWORD, password_hash, token_for
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.users import Address, User
     from shopping_fixtures import GUANGDONG, GUANGZHOU, TIANHE
 
@@ -30,8 +30,8 @@ def make_buyers(count: int) -> list[tuple[str, int]]:
 
 def fill_carts(buyers, lines_per_buyer) -> list[list[int]]:
     """Cart rows for every buyer, inserted in the given commodity order; their ids per buyer."""
-    from studyhub.auth import decode_token
-    from studyhub.db import session_scope
+    from studyhub.core.security import decode_token
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import ShoppingCart
 
     with session_scope() as session:
@@ -51,7 +51,7 @@ def fill_carts(buyers, lines_per_buyer) -> list[list[int]]:
 def reset_round(*commodity_ids: int) -> None:
     from sqlalchemy import delete, update
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity, Order, OrderGoods, ShoppingCart
 
     with session_scope() as session:

@@ -42,7 +42,7 @@ PNG = _png()
 # --- the URL -------------------------------------------------------------------------------
 
 def test_one_tracker_with_the_default_port():
-    from studyhub.storage_fdfs import parse_fdfs_url
+    from studyhub.clients.storage_fdfs import parse_fdfs_url
 
     config = parse_fdfs_url("fdfs://tracker")
 
@@ -52,7 +52,7 @@ def test_one_tracker_with_the_default_port():
 
 
 def test_several_trackers_media_url_and_timeouts():
-    from studyhub.storage_fdfs import parse_fdfs_url
+    from studyhub.clients.storage_fdfs import parse_fdfs_url
 
     config = parse_fdfs_url("fdfs://10.0.0.1:22122,10.0.0.2:22122"
                             "?media_url=http://storage-nginx:8888/&connect_timeout=2&network_timeout=20")
@@ -72,7 +72,7 @@ def test_several_trackers_media_url_and_timeouts():
     "s3://tracker:22122",
 ])
 def test_a_bad_fdfs_url_is_refused_at_startup(url):
-    from studyhub.storage_fdfs import parse_fdfs_url
+    from studyhub.clients.storage_fdfs import parse_fdfs_url
 
     with pytest.raises(ValueError):
         parse_fdfs_url(url)
@@ -83,7 +83,7 @@ def test_a_bad_fdfs_url_is_refused_at_startup(url):
 def test_generated_client_conf_is_what_py3fdfs_reads(tmp_path):
     from fdfs_client.client import get_tracker_conf
 
-    from studyhub.storage_fdfs import parse_fdfs_url, render_client_conf
+    from studyhub.clients.storage_fdfs import parse_fdfs_url, render_client_conf
 
     config = parse_fdfs_url("fdfs://10.0.0.1:22122,10.0.0.2:22122?connect_timeout=3")
     conf = tmp_path / "client.conf"
@@ -98,8 +98,8 @@ def test_generated_client_conf_is_what_py3fdfs_reads(tmp_path):
 
 
 def test_make_storage_builds_fastdfs_storage_with_a_private_conf_file():
-    from studyhub.storage import make_storage
-    from studyhub.storage_fdfs import FastDFSStorage
+    from studyhub.clients.storage import make_storage
+    from studyhub.clients.storage_fdfs import FastDFSStorage
 
     storage = make_storage("fdfs://tracker.example:22122")
 
@@ -111,7 +111,7 @@ def test_make_storage_builds_fastdfs_storage_with_a_private_conf_file():
 
 
 def test_public_url_is_the_storage_nginx_plus_the_file_id():
-    from studyhub.storage_fdfs import FastDFSStorage
+    from studyhub.clients.storage_fdfs import FastDFSStorage
 
     storage = FastDFSStorage("fdfs://tracker:22122?media_url=http://storage-nginx:8888/")
 
@@ -120,8 +120,8 @@ def test_public_url_is_the_storage_nginx_plus_the_file_id():
 
 
 def test_without_media_url_the_public_url_follows_media_url_setting(monkeypatch):
-    from studyhub import config
-    from studyhub.storage_fdfs import FastDFSStorage
+    from studyhub.core import config
+    from studyhub.clients.storage_fdfs import FastDFSStorage
 
     monkeypatch.setenv("MEDIA_URL", "https://cdn.example.com/media/")
     config.reset()
@@ -142,8 +142,8 @@ def closed_port_url() -> str:
 
 @pytest.mark.parametrize("operation", ["save", "open", "delete", "ping"])
 def test_tracker_down_is_unavailable_storage_within_a_second(operation):
-    from studyhub.errors import Unavailable
-    from studyhub.storage_fdfs import FastDFSStorage
+    from studyhub.core.errors import Unavailable
+    from studyhub.clients.storage_fdfs import FastDFSStorage
 
     storage = FastDFSStorage(closed_port_url())
     calls = {
@@ -188,15 +188,16 @@ def not_a_tracker():
 
 
 def test_a_server_that_is_not_a_tracker_is_unavailable_storage(not_a_tracker):
-    from studyhub.errors import Unavailable
-    from studyhub.storage_fdfs import FastDFSStorage
+    from studyhub.core.errors import Unavailable
+    from studyhub.clients.storage_fdfs import FastDFSStorage
 
     with pytest.raises(Unavailable):
         FastDFSStorage(not_a_tracker).save(PNG, prefix="avatars/1", extension="png", content_type="image/png")
 
 
 def test_avatar_upload_answers_503_when_the_fastdfs_tracker_is_down(client, student, monkeypatch):
-    from studyhub import config, storage
+    from studyhub.core import config
+    from studyhub.clients import storage
 
     monkeypatch.setenv("STORAGE_URL", closed_port_url())
     config.reset()
@@ -221,7 +222,7 @@ needs_fastdfs = pytest.mark.skipif(
 
 @pytest.fixture
 def fastdfs():
-    from studyhub.storage_fdfs import FastDFSStorage
+    from studyhub.clients.storage_fdfs import FastDFSStorage
 
     url = f"fdfs://{FDFS_TRACKER}"
     if FDFS_MEDIA_URL:
@@ -231,7 +232,7 @@ def fastdfs():
 
 @needs_fastdfs
 def test_fastdfs_saves_opens_and_deletes_a_file(fastdfs):
-    from studyhub.errors import NotFound
+    from studyhub.core.errors import NotFound
 
     data = PNG + uuid.uuid4().bytes
     fastdfs.ping()
@@ -264,7 +265,7 @@ def test_fastdfs_public_url_serves_the_bytes_through_the_storage_nginx(fastdfs):
 
 
 def test_conf_dir_is_private_to_the_process():
-    from studyhub.storage_fdfs import FastDFSStorage
+    from studyhub.clients.storage_fdfs import FastDFSStorage
 
     conf = FastDFSStorage("fdfs://tracker:22122").conf_path
 

@@ -80,7 +80,7 @@ def test_password_is_stored_with_a_slow_salted_hash(client, superuser):
     client.as_user(superuser).post("/api/users/users", json={"username": "u1", "password": "a-strong-pass"})
     from sqlalchemy import select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.users import User
 
     with session_scope() as session:

@@ -24,7 +24,7 @@ def test_area_detail_with_subs(client):
 def test_about_three_thousand_areas_are_loaded(platform):
     from sqlalchemy import func, select
 
-    from studyhub.db import session_scope
+    from studyhub.core.db import session_scope
     from studyhub.models.users import Area
 
     with session_scope() as session:
@@ -32,7 +32,7 @@ def test_about_three_thousand_areas_are_loaded(platform):
 
 
 def test_area_reads_are_served_from_the_cache(client):
-    from studyhub.cache import get_cache
+    from studyhub.clients.cache import get_cache
 
     client.get(f"/api/users/area/{GUANGDONG}")
     cached = get_cache().get(f"areas:{GUANGDONG}")

@@ -82,8 +82,8 @@ def test_only_one_rebuild_runs_at_a_time(teacher, make_label, make_topic, search
     import pytest
 
     from jobs.tasks.work import reindex
-    from studyhub.cache import get_cache
-    from studyhub.search import REBUILD_LOCK_KEY, RebuildRunning, rebuild
+    from studyhub.clients.cache import get_cache
+    from studyhub.domain.work.search_sync import REBUILD_LOCK_KEY, RebuildRunning, rebuild
 
     make_topic(teacher, make_label(teacher))
     get_cache().incr(REBUILD_LOCK_KEY, 60)  # another process is rebuilding
@@ -101,7 +101,7 @@ def test_writes_made_while_a_rebuild_runs_are_not_lost(client, teacher, student,
     """The jobs of writes made during a rebuild update the old (live) index; the rebuild copies
     every topic changed since it started into the new one before swapping it in."""
     from jobs.tasks.work import index_label, index_topic
-    from studyhub.search import rebuild
+    from studyhub.domain.work.search_sync import rebuild
 
     old = timedelta(hours=1)  # written long before the rebuild: only its catch-up can see the changes
     label = make_label(teacher, "第九章", age=old)
@@ -207,7 +207,7 @@ def test_studyhub_reindex_shows_progress_and_the_count(client, platform, teacher
     label = make_label(teacher)
     for i in range(25):
         make_topic(teacher, label, f"命令行重建的第{i}题")
-    result = subprocess.run([sys.executable, "-m", "studyhub.cli", "reindex", "--batch-size", "10"],
+    result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "reindex", "--batch-size", "10"],
                             capture_output=True, text=True, env={**os.environ, **platform.env}, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "indexed 25 topics into the embedded search index" in result.stdout
@@ -224,8 +224,8 @@ def test_reindex_is_scheduled_in_routes_yaml():
 
 
 def test_demo_topics_are_seeded_once_and_searchable_at_once(client, make_user, search_index):
-    from studyhub.db import session_scope
-    from studyhub.work_demo import seed_demo_topics
+    from studyhub.core.db import session_scope
+    from studyhub.domain.work.demo import seed_demo_topics
 
     make_user("teacher", username="teacher1")
     make_user("teacher", username="teacher2")

@@ -22,7 +22,8 @@ NO_CLUSTER = "no Elasticsearch cluster: set ELASTICSEARCH_URL (e.g. http://127.0
 
 
 def use_elasticsearch(url: str, alias: str) -> None:
-    from studyhub import config, search
+    from studyhub.core import config
+    from studyhub.clients import search
 
     os.environ["ELASTICSEARCH_URL"] = url
     os.environ["ELASTICSEARCH_INDEX"] = alias
@@ -31,7 +32,8 @@ def use_elasticsearch(url: str, alias: str) -> None:
 
 
 def stop_using_elasticsearch() -> None:
-    from studyhub import config, search
+    from studyhub.core import config
+    from studyhub.clients import search
 
     os.environ.pop("ELASTICSEARCH_URL", None)
     os.environ.pop("ELASTICSEARCH_INDEX", None)
@@ -47,7 +49,7 @@ def search_backend(platform):
     alias = f"studyhub-test-{RUN_ID}-{platform.name}"
     use_elasticsearch(ES_URL, alias)
     yield "elasticsearch"
-    from studyhub.search import get_search
+    from studyhub.clients.search import get_search
 
     try:
         get_search().client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
@@ -82,7 +84,7 @@ def test_search_answers_503_when_elasticsearch_is_down_and_writes_still_succeed(
 def test_index_job_raises_unavailable_for_a_retry_when_elasticsearch_is_down(teacher, make_label, make_topic,
                                                                              unreachable_elasticsearch):
     from jobs.tasks.work import index_topic
-    from studyhub.errors import Unavailable
+    from studyhub.core.errors import Unavailable
 
     topic = make_topic(teacher, make_label(teacher))
     with pytest.raises(Unavailable):
@@ -99,7 +101,7 @@ def test_the_mapping_uses_ik_when_the_cluster_has_it_else_standard(search_index)
 
 
 def test_rebuild_moves_the_alias_to_one_new_index(client, teacher, make_label, make_topic, index, search_index):
-    from studyhub.search import rebuild
+    from studyhub.domain.work.search_sync import rebuild
 
     index(make_topic(teacher, make_label(teacher), "重建索引前的题目"))
     before = set(search_index.client.indices.get_alias(name=search_index.alias).body)

@@ -12,8 +12,8 @@ from work_search_behaviour import *  # noqa: E402,F401,F403 - the shared behavio
 
 
 def test_the_embedded_backend_is_the_default(search_index):
-    from studyhub.config import get_settings
-    from studyhub.search import EmbeddedSearch
+    from studyhub.core.config import get_settings
+    from studyhub.clients.search import EmbeddedSearch
 
     assert isinstance(search_index, EmbeddedSearch)
     assert search_index.root == get_settings().var_dir / "search"
@@ -47,7 +47,7 @@ def test_search_answers_503_when_the_index_is_unusable_and_writes_still_succeed(
 def test_the_index_job_fails_while_the_index_is_unusable_then_catches_up(client, teacher, make_label, make_topic,
                                                                          broken_index):
     from jobs.tasks.work import index_topic
-    from studyhub.errors import Unavailable
+    from studyhub.core.errors import Unavailable
 
     topic = make_topic(teacher, make_label(teacher), "宕机期间写入的题目")
     with pytest.raises(Unavailable):
@@ -59,7 +59,7 @@ def test_the_index_job_fails_while_the_index_is_unusable_then_catches_up(client,
 
 
 def test_highlight_escapes_like_lucene_and_merges_overlapping_terms():
-    from studyhub.search import escape_html, highlight
+    from studyhub.clients.search import escape_html, highlight
 
     assert escape_html("<a href='/x'>\"&\"</a>") == "&lt;a href=&#x27;&#x2F;x&#x27;&gt;&quot;&amp;&quot;&lt;&#x2F;a&gt;"
     assert highlight("列表推导式", ["推导", "推导式", "列表"]) == (
@@ -70,7 +70,7 @@ def test_highlight_escapes_like_lucene_and_merges_overlapping_terms():
 
 
 def test_query_terms_drop_punctuation_and_function_words():
-    from studyhub.search import query_terms
+    from studyhub.clients.search import query_terms
 
     assert query_terms("Python中的列表？") == ["python", "中", "列表"]
     assert query_terms("的") == ["的"]  # nothing else left: kept

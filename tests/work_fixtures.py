@@ -25,7 +25,7 @@ def search_backend(platform):
 @pytest.fixture
 def search_index(platform, search_backend):
     """The stack's search backend, emptied (ids restart when the tables are wiped)."""
-    from studyhub.search import get_search
+    from studyhub.clients.search import get_search
 
     backend = get_search()
     backend.clear()
@@ -68,7 +68,7 @@ def make_topic(platform):
 @pytest.fixture
 def index(search_index):
     """``index(*topics)``: what the index job does after their commit."""
-    from studyhub.search import sync_topics
+    from studyhub.domain.work.search_sync import sync_topics
 
     def run(*topics):
         sync_topics([t.id if hasattr(t, "id") else int(t) for t in topics])
@@ -81,7 +81,7 @@ def break_index(root):
     """Make the index unusable, as a lost or read-only disk would: its directory becomes a file."""
     import shutil
 
-    from studyhub.search import reset
+    from studyhub.clients.search import reset
 
     shutil.rmtree(root, ignore_errors=True)
     root.write_bytes(b"not an index")
@@ -89,7 +89,7 @@ def break_index(root):
 
 
 def restore_index(root):
-    from studyhub.search import reset
+    from studyhub.clients.search import reset
 
     if root.is_file():
         root.unlink()

@@ -158,7 +158,7 @@ def test_deleted_topic_never_shows_even_before_its_job_ran(client, teacher, make
 
 def test_label_renamed_to_an_exam_label_leaves_student_search(client, teacher, student, make_label, make_topic,
                                                               index):
-    from studyhub.search import sync_label
+    from studyhub.domain.work.search_sync import sync_label
 
     label = make_label(teacher, "第五章")
     index(make_topic(teacher, label, "链表的反转"))
@@ -171,7 +171,8 @@ def test_label_renamed_to_an_exam_label_leaves_student_search(client, teacher, s
 
 
 def test_rebuild_indexes_every_topic_and_search_keeps_answering(client, teacher, make_label, make_topic, index):
-    from studyhub.search import get_search, rebuild
+    from studyhub.clients.search import get_search
+    from studyhub.domain.work.search_sync import rebuild
 
     label = make_label(teacher)
     indexed = make_topic(teacher, label, "已经在索引里的二叉树")

@@ -1,7 +1,7 @@
 """The community function: articles and threaded comments (API.md §5). Routes only."""
-from chalicelib import articles, comments
-from chalicelib.schemas import ArticleIn, ArticlePatch, CommentIn
-from studyhub.web import Created, NoContent, Req, create_app, paginate
+from studyhub.domain.community import articles, comments
+from studyhub.domain.community.schemas import ArticleIn, ArticlePatch, CommentIn
+from studyhub.http import Created, NoContent, Req, create_app, paginate
 
 app, api = create_app("community")
 api.health()
@@ -16,7 +16,7 @@ def article_collection(req: Req):
 
 
 @api.route("/community/articles/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
-def article_item(req: Req, id: str):
+def article_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
         return articles.read(req.session, caller, id)
@@ -38,6 +38,6 @@ def comment_collection(req: Req):
 
 
 @api.route("/community/comments/{id}", methods=["DELETE"])
-def comment_item(req: Req, id: str):
+def comment_item(req: Req, id: int):
     comments.delete(req.session, req.user, id)
     return NoContent()

@@ -1,7 +1,7 @@
 """The school function: classes and student registration (API.md §3). Routes only."""
-from chalicelib import classes, students
-from chalicelib.schemas import ClassIn, ClassPatch, StudentIn
-from studyhub.web import Created, NoContent, Req, create_app, paginate
+from studyhub.domain.school import classes, students
+from studyhub.domain.school.schemas import ClassIn, ClassPatch, StudentIn
+from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
 
 app, api = create_app("school")
 api.health()
@@ -21,7 +21,7 @@ def class_last(req: Req):
 
 
 @api.route("/school/classes/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
-def class_item(req: Req, id: str):
+def class_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
         return classes.serialize(classes.get_visible(req.session, caller, id))
@@ -37,5 +37,5 @@ def student_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(students.register(req.session, caller, req.parse(StudentIn)))
-    return paginate(req, students.students_query(caller, req.query),
+    return paginate(req, students.students_query(caller, class_id=int_param(req.query, "classes")),
                     lambda rows: students.serialize_page(req.session, rows))

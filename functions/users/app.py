@@ -1,9 +1,9 @@
 """The users function: captcha, login, users, areas, addresses (API.md §2). Routes only."""
 from chalice import Response
 
-from chalicelib import addresses, areas, login, users
-from chalicelib.schemas import AddressIn, AddressPatch, PasswordChange, UserCreate, UserUpdate
-from studyhub.web import Created, NoContent, Req, create_app, paginate
+from studyhub.domain.users import addresses, areas, login, users
+from studyhub.domain.users.schemas import AddressIn, AddressPatch, PasswordChange, UserCreate, UserUpdate
+from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
 
 app, api = create_app("users")
 api.health()
@@ -25,15 +25,17 @@ def login_view(req: Req):
 def users_collection(req: Req):
     if req.method == "POST":
         return Created(users.create(req.session, req.user, req.parse(UserCreate)))
-    from studyhub.accounts import serialize_user
+    from studyhub.domain.users.accounts import serialize_user
 
-    stmt = users.users_query(req.user, req.query)
+    stmt = users.users_query(
+        req.user, group_id=int_param(req.query, "groups"), search=req.query.get("search") or ""
+    )
     return paginate(req, stmt, lambda rows: [serialize_user(u) for u in rows])
 
 
 @api.route("/users/users/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
-def user_item(req: Req, id: str):
-    from studyhub.accounts import serialize_user
+def user_item(req: Req, id: int):
+    from studyhub.domain.users.accounts import serialize_user
 
     if req.method == "GET":
         return serialize_user(users.visible_user(req.session, req.user, id))
@@ -44,13 +46,13 @@ def user_item(req: Req, id: str):
 
 
 @api.route("/users/users/{id}/password", methods=["PUT"])
-def user_password(req: Req, id: str):
+def user_password(req: Req, id: int):
     users.change_password(req.session, req.user, id, req.parse(PasswordChange))
     return NoContent()
 
 
 @api.route("/users/users/{id}/avatar", methods=["POST"])
-def user_avatar(req: Req, id: str):
+def user_avatar(req: Req, id: int):
     caller = req.user
     _fields, files = req.form()
     return users.upload_avatar(req.session, caller, id, files)
@@ -62,7 +64,7 @@ def area_provinces(req: Req):
 
 
 @api.route("/users/area/{id}")
-def area_item(req: Req, id: str):
+def area_item(req: Req, id: int):
     return areas.area(req.session, id)
 
 
@@ -74,7 +76,7 @@ def address_collection(req: Req):
 
 
 @api.route("/users/address/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
-def address_item(req: Req, id: str):
+def address_item(req: Req, id: int):
     if req.method == "GET":
         return addresses.serialize(addresses.get_owned(req.session, req.user, id))
     if req.method == "DELETE":

@@ -1,8 +1,8 @@
 """The work function: labels, topics and topic search (API.md §4). Routes only."""
-from chalicelib import labels, topics
-from chalicelib.schemas import LabelIn, TopicIn, TopicPatch
-from studyhub.search import get_search
-from studyhub.web import Created, NoContent, Req, create_app, page_links, page_window, paginate
+from studyhub.domain.work import labels, topics
+from studyhub.domain.work.schemas import LabelIn, TopicIn, TopicPatch
+from studyhub.clients.search import get_search
+from studyhub.http import Created, NoContent, Req, create_app, page_links, page_window, int_param, paginate
 
 app, api = create_app("work")
 api.health({"search": lambda: get_search().ping()})
@@ -17,7 +17,7 @@ def label_collection(req: Req):
 
 
 @api.route("/work/labels/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
-def label_item(req: Req, id: str):
+def label_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
         return labels.serialize(labels.get_label(req.session, id))
@@ -32,7 +32,11 @@ def topic_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(topics.create(req.session, caller, req.parse(TopicIn)))
-    return paginate(req, topics.list_query(caller, req.query),
+    return paginate(req, topics.list_query(
+            caller,
+            label_id=int_param(req.query, "label", low=1),
+            topic_type=int_param(req.query, "type", low=0, high=4),
+        ),
                     lambda rows: topics.serialize_page(req.session, caller, rows))
 
 
@@ -46,7 +50,7 @@ def topic_search(req: Req):
 
 
 @api.route("/work/topics/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
-def topic_item(req: Req, id: str):
+def topic_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
         return topics.serialize_one(req.session, caller, topics.visible_topic(req.session, caller, id))

@@ -155,7 +155,7 @@ def measure(zip_path: Path, runs: int = 5) -> dict[str, float]:
                                                       "templates", "vendored"))
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{task}:{base / 'opt' / 'python'}",
                "STUDYHUB_VAR_DIR": str(base / "var"), "PYTHONDONTWRITEBYTECODE": "1", "LOG_FILE": ""}
-        prepare = "from studyhub import migrate; migrate.upgrade()"
+        prepare = "from studyhub.migrations.runner import upgrade; upgrade()"
         subprocess.run([sys.executable, "-S", "-c", prepare], env=env, check=True, cwd=task, capture_output=True)
         for label in ("with bytecode", "without bytecode"):
             if label == "without bytecode":

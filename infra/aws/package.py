@@ -60,7 +60,7 @@ COPY_IGNORE = shutil.ignore_patterns("deployments", "__pycache__", "*.pyc", "ven
 
 
 def schedule_jobs() -> list[dict[str, str]]:
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     return [{"name": job.name, "task": job.task, "rate": job.rate} for job in load_routing().jobs]
 
@@ -70,7 +70,7 @@ def render_schedule() -> str:
 
 
 def projects(only: list[str] | None = None) -> dict[str, Path]:
-    from local.routes import load_routing
+    from studyhub.core.routing import load_routing
 
     found = {name: fn.directory for name, fn in load_routing().functions.items()}
     found["scheduler"] = SCHEDULER
@@ -84,8 +84,8 @@ def projects(only: list[str] | None = None) -> dict[str, Path]:
 
 def gateway_responses(function: str) -> dict:
     """API Gateway's own answers as the contract's JSON (``x-amazon-apigateway-gateway-responses``)."""
-    from studyhub.errors import NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType
-    from studyhub.web import dumps
+    from studyhub.core.errors import NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType
+    from studyhub.http.responses import dumps
 
     headers = {"gatewayresponse.header.Content-Type": f"'{JSON_TYPE}'"}
 

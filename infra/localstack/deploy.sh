@@ -37,7 +37,7 @@ awslocal s3 mb "s3://$MEDIA" 2>/dev/null || true
 awslocal sqs create-queue --queue-name celery >/dev/null
 
 log "schema and reference data (MySQL on 127.0.0.1:3307)"
-DATABASE_URL='mysql+pymysql://root:studyhub-local@127.0.0.1:3307/studyhub?charset=utf8mb4' "$python" -m studyhub.cli seed
+DATABASE_URL='mysql+pymysql://root:studyhub-local@127.0.0.1:3307/studyhub?charset=utf8mb4' "$python" -m studyhub seed
 
 # What the Lambdas see: the services by name on LocalStack's network; S3 and SQS at LocalStack
 # (localhost.localstack.cloud resolves to LocalStack inside its network and to 127.0.0.1 here,

@@ -11,5 +11,5 @@ for fn in $("$python" -c "from local.routes import load_routing; print(' '.join(
   args+=(--upstream "$fn=$fn:8000")
 done
 # MAX_BODY_BYTES empty: the default limit, the same the containers use
-MAX_BODY_BYTES= "$python" -m studyhub.cli nginx-config --listen 80 "${args[@]}" > infra/nginx/studyhub.conf
+MAX_BODY_BYTES= "$python" -m studyhub nginx-config --listen 80 "${args[@]}" > infra/nginx/studyhub.conf
 echo "wrote infra/nginx/studyhub.conf"

@@ -1,144 +1,29 @@
-"""School jobs: send a new student's credentials email, and re-queue emails whose job was lost.
-
-The job gets the id of a ``CredentialsMail`` outbox row, never the password (which stays sealed
-in that row until the server accepted the email, then the row is deleted). Idempotent: a row is
-claimed before sending (two jobs for one row never both send), and a row that is gone means the
-email went out already. SMTP failures retry with exponential backoff (1 s, 2 s, 4 s ... 10 min);
-the sweep picks up rows whose job was lost (broker down at queue time, retries spent).
-"""
+"""School jobs: send a new student's credentials email, and re-queue emails whose job was lost
+(the rules: ``studyhub.domain.school.credentials_mail``)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
 
+from studyhub.domain.school import credentials_mail
+from studyhub.domain.school.task_names import REQUEUE_CREDENTIALS_MAIL, SEND_CREDENTIALS
+
 log = logging.getLogger("studyhub.jobs.school")
 
-SEND_TASK = "studyhub.school.send_credentials"
-SWEEP_TASK = "studyhub.school.requeue_credentials_mail"
-CLAIM_SECONDS = 120  # longer than one SMTP conversation (20 s timeouts)
-MAX_BACKOFF_SECONDS = 600
-MAX_RETRIES = 15  # 1 s ... 512 s, then 10 min: about an hour; the sweep takes over after that
-LOST_AFTER = timedelta(minutes=2)
-GIVE_UP_AFTER = timedelta(days=7)
 
-
-def backoff(retries: int) -> int:
-    return min(MAX_BACKOFF_SECONDS, 2 ** retries)
-
-
-def _drop(mail_id: int) -> None:
-    from sqlalchemy import delete
-
-    from studyhub.db import session_scope
-    from studyhub.models.school import CredentialsMail
-
-    with session_scope() as session:
-        session.execute(delete(CredentialsMail).where(CredentialsMail.id == mail_id))
-
-
-def deliver(mail_id: int, *, retry_in: int = 60) -> str:
-    """Send outbox row ``mail_id``: ``"sent"``, ``"gone"`` (sent already), ``"busy"`` (another
-    job holds it) or ``"dropped"`` (can never be sent). A transient SMTP failure (``OSError``,
-    which includes every ``smtplib`` error) releases the row, due again in ``retry_in`` s, and is re-raised.
-    """
-    from sqlalchemy import or_, update
-
-    from studyhub.db import session_scope
-    from studyhub.mail import PermanentMailError, render_credentials, send, unseal
-    from studyhub.models.base import utcnow
-    from studyhub.models.school import CredentialsMail
-    from studyhub.models.users import User
-
-    now = utcnow()
-    with session_scope() as session:
-        claimed = session.execute(
-            update(CredentialsMail)
-            .where(CredentialsMail.id == mail_id,
-                   or_(CredentialsMail.claimed_until.is_(None), CredentialsMail.claimed_until < now))
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=CredentialsMail.attempts + 1)
-        ).rowcount
-        if not claimed:
-            return "busy" if session.get(CredentialsMail, mail_id) is not None else "gone"
-        row = session.get(CredentialsMail, mail_id)
-        user = session.get(User, row.user_id)
-        username = user.username if user is not None and user.is_active else None
-        user_id, email, class_name, sealed, attempt = row.user_id, row.email, row.class_name, row.secret, row.attempts
-
-    if username is None:
-        _drop(mail_id)
-        log.warning("credentials email dropped mail_id=%s user_id=%s: user gone or inactive", mail_id, user_id)
-        return "dropped"
-    try:
-        password = unseal(sealed)
-    except ValueError:
-        _drop(mail_id)
-        log.error("credentials email dropped mail_id=%s user_id=%s: JWT_SECRET changed since registration",
-                  mail_id, user_id)
-        return "dropped"
-
-    message = render_credentials(to=email, username=username, password=password, class_name=class_name)
-    del password
-    try:
-        where = send(message)
-    except PermanentMailError as error:
-        _drop(mail_id)
-        log.warning("credentials email dropped mail_id=%s user_id=%s: %s", mail_id, user_id, error)
-        return "dropped"
-    except OSError as error:
-        with session_scope() as session:
-            session.execute(
-                update(CredentialsMail).where(CredentialsMail.id == mail_id).values(
-                    claimed_until=None,
-                    next_attempt_at=utcnow() + timedelta(seconds=retry_in),
-                    last_error=f"{type(error).__name__}: {error}"[:200],
-                )
-            )
-        log.warning("credentials email failed mail_id=%s user_id=%s attempt=%d (%s); retry in %ss",
-                    mail_id, user_id, attempt, type(error).__name__, retry_in)
-        raise
-    _drop(mail_id)
-    log.info("credentials email sent mail_id=%s user_id=%s attempt=%d via %s", mail_id, user_id, attempt, where)
-    return "sent"
-
-
-@shared_task(name=SEND_TASK, bind=True, max_retries=MAX_RETRIES)
+@shared_task(name=SEND_CREDENTIALS, bind=True, max_retries=credentials_mail.MAX_RETRIES)
 def send_credentials(self, mail_id: int) -> str:
-    retry_in = backoff(self.request.retries)
+    retry_in = credentials_mail.backoff(self.request.retries)
     try:
-        return deliver(int(mail_id), retry_in=retry_in)
+        return credentials_mail.deliver(int(mail_id), retry_in=retry_in)
     except OSError as error:
-        raise self.retry(exc=error, countdown=retry_in)
+        raise self.retry(exc=error, countdown=retry_in) from error
 
 
-def lost_mail_ids(limit: int = 500) -> list[int]:
-    """Rows overdue by ``LOST_AFTER`` and not held by a job; rows past ``GIVE_UP_AFTER`` are deleted."""
-    from sqlalchemy import delete, or_, select
-
-    from studyhub.db import session_scope
-    from studyhub.models.base import utcnow
-    from studyhub.models.school import CredentialsMail
-
-    now = utcnow()
-    with session_scope() as session:
-        expired = list(session.scalars(
-            select(CredentialsMail.user_id).where(CredentialsMail.create_time < now - GIVE_UP_AFTER)))
-        if expired:
-            session.execute(delete(CredentialsMail).where(CredentialsMail.create_time < now - GIVE_UP_AFTER))
-            log.error("credentials emails abandoned after %s for user ids %s", GIVE_UP_AFTER, expired)
-        return list(session.scalars(
-            select(CredentialsMail.id)
-            .where(CredentialsMail.next_attempt_at < now - LOST_AFTER,
-                   or_(CredentialsMail.claimed_until.is_(None), CredentialsMail.claimed_until < now))
-            .order_by(CredentialsMail.id)
-            .limit(limit)
-        ))
-
-
-@shared_task(name=SWEEP_TASK)
+@shared_task(name=REQUEUE_CREDENTIALS_MAIL)
 def requeue_credentials_mail() -> int:
-    ids = lost_mail_ids()
+    ids = credentials_mail.lost_mail_ids()
     for mail_id in ids:
         send_credentials.apply_async((mail_id,))
     if ids:

@@ -11,13 +11,11 @@ import logging
 
 from celery import shared_task
 
-from studyhub.errors import Unavailable
+from studyhub.core.errors import Unavailable
+from studyhub.domain.work.task_names import INDEX_LABEL, INDEX_TOPIC, REINDEX
 
 log = logging.getLogger("studyhub.jobs.work")
 
-INDEX_TOPIC = "studyhub.work.index_topic"
-INDEX_LABEL = "studyhub.work.index_label"
-REINDEX = "studyhub.work.reindex"
 
 RETRY_UNTIL_BACK = {
     "autoretry_for": (Unavailable,),
@@ -31,7 +29,7 @@ RETRY_UNTIL_BACK = {
 @shared_task(name=INDEX_TOPIC, **RETRY_UNTIL_BACK)
 def index_topic(topic_id: int) -> int:
     """Index the topic as it is now, or remove it if it is deleted or gone."""
-    from studyhub.search import sync_topics
+    from studyhub.domain.work.search_sync import sync_topics
 
     return sync_topics([int(topic_id)])
 
@@ -39,7 +37,7 @@ def index_topic(topic_id: int) -> int:
 @shared_task(name=INDEX_LABEL, **RETRY_UNTIL_BACK)
 def index_label(label_id: int) -> int:
     """Re-index every topic of a renamed or deleted label."""
-    from studyhub.search import sync_label
+    from studyhub.domain.work.search_sync import sync_label
 
     return sync_label(int(label_id))
 
@@ -47,7 +45,7 @@ def index_label(label_id: int) -> int:
 @shared_task(name=REINDEX)
 def reindex() -> int:
     """Rebuild the whole index from the database (into a new generation, then swap)."""
-    from studyhub.search import RebuildRunning, rebuild
+    from studyhub.domain.work.search_sync import RebuildRunning, rebuild
 
     try:
         return rebuild()

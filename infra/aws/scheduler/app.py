@@ -28,7 +28,7 @@ def rate(text: str) -> Rate:
 
 def make_handler(name: str, task: str):
     def fire(event):
-        from jobs import send  # the layer: Celery and kombu are imported only when a job fires
+        from studyhub.clients.queue import send  # the layer: Celery and kombu are imported only when a job fires
 
         send(task)
         log.info("queued %s (rule %s)", task, (event.resources or ["?"])[0])

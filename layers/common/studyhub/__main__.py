@@ -1,4 +1,3 @@
-"""``python -m studyhub ...`` is the ``studyhub`` command (works before the script is on PATH)."""
-from .cli import main
+from studyhub.ops.cli import main
 
 main()

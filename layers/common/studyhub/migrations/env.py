@@ -1,7 +1,7 @@
 """Alembic environment: the URL comes from StudyHub's settings, the metadata from its models."""
 from alembic import context
 
-from studyhub.db import get_engine
+from studyhub.core.db import get_engine
 from studyhub.models import load_all
 
 config = context.config

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Base, utcnow  # noqa: F401
-from .users import Address, Area, Group, User  # noqa: F401
+from studyhub.models.base import Base, utcnow  # noqa: F401
+from studyhub.models.users import Address, Area, Group, User  # noqa: F401
 
 GROUP_MODULES = ("users", "school", "work", "community", "shopping")
 

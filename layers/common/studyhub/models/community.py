@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, SoftDeleteMixin, TimestampMixin
+from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin
 
 # TEXT is 64 KiB on MySQL: articles may be longer, so MEDIUMTEXT there (16 MiB).
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql")

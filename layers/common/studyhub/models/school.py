@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
-from .users import User
+from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
+from studyhub.models.users import User
 
 class_members = Table(
     "class_members",
@@ -31,7 +31,7 @@ class CredentialsMail(Base):
     """A student's credentials email waiting to be sent (the outbox row the send job reads).
 
     ``secret`` is the initial password encrypted with a key derived from ``JWT_SECRET``
-    (``studyhub.mail.seal``); the row is deleted once the email is accepted by the server, so the
+    (``studyhub.clients.mail.seal``); the row is deleted once the email is accepted by the server, so the
     password exists at rest only until then. The job is queued with this row's id: the password is
     never a task argument, in the broker or in a log line.
     """

@@ -1,6 +1,6 @@
 """The shop: commodities, carts, orders with their goods, and Alipay payments.
 
-Stock and sales are only ever changed by conditional UPDATEs (see ``studyhub.orders`` and the
+Stock and sales are only ever changed by conditional UPDATEs (see ``studyhub.domain.shopping.orders`` and the
 shopping function); ``payments.trade_id`` is unique so a redelivered notification records once.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, SoftDeleteMixin, TimestampMixin
+from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin
 
 Money = Numeric(10, 2)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
+from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
 
 TEACHER_GROUP_ID = 1
 STUDENT_GROUP_ID = 2

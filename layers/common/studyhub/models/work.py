@@ -1,21 +1,16 @@
 """The question bank (API.md §4): labels and the topics filed under them.
 
-A label whose name contains ``考试`` is an exam label: students never see its topics. Topic text
-is also kept in the search index (``studyhub.search``), which index jobs keep in step.
+Who sees which topic is a rule of ``studyhub.domain.work.visibility``. Topic text
+is also kept in the search index (``studyhub.clients.search``), which index jobs keep in step.
 """
 from __future__ import annotations
 
 from sqlalchemy import Double, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, SoftDeleteMixin, TimestampMixin
+from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin
 
-EXAM_MARK = "考试"
 TOPIC_TYPES = {0: "单选题", 1: "多选题", 2: "判断题", 3: "填空题", 4: "问答题"}
-
-
-def is_exam_label_name(name: str) -> bool:
-    return EXAM_MARK in name
 
 
 class Label(TimestampMixin, SoftDeleteMixin, Base):
@@ -24,10 +19,6 @@ class Label(TimestampMixin, SoftDeleteMixin, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
-
-    @property
-    def is_exam(self) -> bool:
-        return is_exam_label_name(self.name)
 
 
 class Topic(TimestampMixin, SoftDeleteMixin, Base):

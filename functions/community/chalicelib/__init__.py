@@ -1,1 +1,0 @@
-"""The community group's rules: articles with exact page views, threaded comments."""

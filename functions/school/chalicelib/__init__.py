@@ -1,1 +1,0 @@
-"""The school group's rules: classes and their members, registering students."""

@@ -1,1 +1,0 @@
-"""The shopping group's rules: commodities, the cart, orders, Alipay payments."""

@@ -1,1 +1,0 @@
-"""The work group's rules: labels, topics and topic search (API.md §4)."""

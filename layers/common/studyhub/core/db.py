@@ -1,0 +1,223 @@
+"""Engine, one session per request, after-commit hooks, retry on deadlock.
+
+The engine is created lazily and kept per process (a pool, not a connection per request: PyMySQL
+builds a TLS context on every connect). SQLite runs in WAL mode with a busy timeout so several
+local processes and threads can write. Driver errors that mean "the database can't be reached"
+become ``Unavailable("database")``.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import create_engine, event, exc
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from studyhub.core.config import get_settings
+from studyhub.core.errors import Unavailable
+
+log = logging.getLogger("studyhub.db")
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+# MySQL client/server codes that mean "not reachable / not usable right now".
+_UNREACHABLE_MYSQL_CODES = {1040, 1045, 1049, 1053, 2002, 2003, 2005, 2006, 2013, 2055}
+# Deadlock found / lock wait timeout: Galera certification conflicts surface as 1213 too.
+RETRYABLE_MYSQL_CODES = {1213, 1205}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # A deferred transaction that reads and then writes fails at once with "database is locked"
+    # when another writer got there first (the busy timeout does not apply to lock upgrades).
+    # Taking the write lock up front makes writers queue on the busy timeout instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, tls: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            pool_size=20,
+            max_overflow=20,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args: dict = {"connect_timeout": 2, "read_timeout": 30, "write_timeout": 30}
+    if url.startswith("mysql"):
+        connect_args["charset"] = "utf8mb4"
+        if not tls:
+            connect_args["ssl_disabled"] = True
+    return create_engine(
+        url,
+        connect_args=connect_args,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=5,
+    )
+
+
+def get_engine() -> Engine:
+    global _engine, _sessionmaker
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                settings = get_settings()
+                _engine = make_engine(settings.database_url, tls=settings.database_tls)
+                _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def get_sessionmaker() -> sessionmaker[Session]:
+    get_engine()
+    assert _sessionmaker is not None
+    return _sessionmaker
+
+
+def reset() -> None:
+    """Drop the engine (tests switch databases; forked workers must not share sockets)."""
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+        _sessionmaker = None
+
+
+def dispose_after_fork() -> None:
+    """Called in forked workers: let the child open its own connections."""
+    if _engine is not None:
+        _engine.dispose(close=False)
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` after the session's transaction commits (queue jobs, delete files)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+def on_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` if the transaction rolls back (e.g. delete a file just stored)."""
+    session.info.setdefault("after_rollback", []).append(callback)
+
+
+def _run_hooks(session: Session, key: str) -> None:
+    hooks = session.info.pop(key, [])
+    session.info.pop("after_rollback" if key == "after_commit" else "after_commit", None)
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # a hook failing must not turn a committed write into an error
+            log.exception("%s hook failed", key)
+
+
+def mysql_error_code(error: BaseException) -> int | None:
+    orig = getattr(error, "orig", None)
+    args = getattr(orig, "args", None)
+    if args and isinstance(args[0], int):
+        return args[0]
+    return None
+
+
+def is_unreachable(error: BaseException) -> bool:
+    if isinstance(error, exc.TimeoutError):  # pool exhausted
+        return True
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        code = mysql_error_code(error)
+        if code in _UNREACHABLE_MYSQL_CODES:
+            return True
+        message = str(getattr(error, "orig", error)).lower()
+        if isinstance(error, exc.OperationalError) and (
+            "database is locked" in message or "unable to open database" in message
+        ):
+            return True
+    return False
+
+
+def is_retryable(error: BaseException | None) -> bool:
+    # Follows the chain: a deadlock (or a Galera brute-force abort) inside a SAVEPOINT rolls the
+    # whole transaction back, so the ROLLBACK TO SAVEPOINT that follows fails with 1305 instead.
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, exc.DBAPIError):
+            if mysql_error_code(error) in RETRYABLE_MYSQL_CODES:
+                return True
+            if "database is locked" in str(getattr(error, "orig", "")).lower():
+                return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error, then run the hooks."""
+    try:
+        session = get_sessionmaker()()
+    except exc.DBAPIError as error:
+        raise Unavailable("database") from error
+    try:
+        yield session
+        session.commit()
+    except BaseException as error:
+        try:
+            session.rollback()
+        except Exception:
+            pass
+        _run_hooks(session, "after_rollback")
+        session.close()
+        if isinstance(error, (exc.DBAPIError, exc.TimeoutError)) and is_unreachable(error):
+            raise Unavailable("database") from error
+        raise
+    else:
+        session.close()
+        _run_hooks(session, "after_commit")
+
+
+def run_in_transaction(work: Callable[[Session], T], *, attempts: int | None = None) -> T:
+    """Run ``work`` in its own transaction, retrying the whole of it on deadlock (1213/1205).
+
+    ``attempts`` defaults to ``DB_RETRY_ATTEMPTS`` (5; a Galera cluster taking writes on every node
+    needs 10). Backoff doubles from 10 ms up to 250 ms, with jitter: on Galera every loser of a
+    certification conflict on a hot row would otherwise come back at the same moment and conflict
+    again (tests/test_galera_cluster.py measures it).
+    """
+    attempts = attempts or get_settings().db_retry_attempts
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope() as session:
+                return work(session)
+        except exc.DBAPIError as error:
+            if attempt < attempts and is_retryable(error):
+                log.warning("transaction retry %d after %s", attempt, mysql_error_code(error))
+                time.sleep(random.uniform(0.5, 1.0) * min(0.01 * 2 ** (attempt - 1), 0.25))
+                continue
+            raise
+    raise AssertionError("unreachable")

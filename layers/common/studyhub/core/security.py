@@ -1,0 +1,90 @@
+"""Password hashing and JWT tokens (issued and decoded).
+
+Tokens are HS256 only (``none`` and every other algorithm are refused). Passwords use argon2id.
+PyJWT and argon2 are imported on first use so a cold start that serves no auth stays light.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+from studyhub.core.config import get_settings
+from studyhub.core.errors import Unauthorized
+
+
+class TokenSubject(Protocol):
+    """What a token names: a user's id and username (a ``User`` row fits)."""
+
+    id: int
+    username: str
+
+
+_hasher = None
+_hasher_lock = threading.Lock()
+
+
+def _password_hasher():
+    global _hasher
+    if _hasher is None:
+        with _hasher_lock:
+            if _hasher is None:
+                from argon2 import PasswordHasher
+
+                _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3: the library's RFC 9106 profile
+    return _hasher
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher().hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _password_hasher().verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# A real hash to verify against when the username is unknown: the same work either way, so the
+# response time doesn't tell which usernames exist.
+_DUMMY_HASH: str | None = None
+
+
+def burn_password_check(password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password("studyhub-timing-equaliser")
+    verify_password(password, _DUMMY_HASH)
+
+
+def issue_token(user: TokenSubject, *, now: float | None = None) -> str:
+    import jwt
+
+    settings = get_settings()
+    iat = int(now if now is not None else time.time())
+    payload = {
+        "sub": str(user.id),
+        "username": user.username,
+        "iat": iat,
+        "exp": iat + settings.jwt_expire_seconds,
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(token: str) -> dict:
+    import jwt
+
+    try:
+        return jwt.decode(
+            token,
+            get_settings().jwt_secret,
+            algorithms=["HS256"],
+            options={"require": ["sub", "exp", "iat"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("令牌已过期", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("令牌无效", code="token_invalid") from None

@@ -1,0 +1,1 @@
+"""The community group's rules (API.md)."""

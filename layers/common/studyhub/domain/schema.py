@@ -1,0 +1,27 @@
+"""What every group's request bodies share: the base model and the id type.
+
+Bodies ignore unknown fields and trim strings; schemas are built on first use (``defer_build``),
+not at import, so a function's cold start stays small. An ``Id`` is an integer from 1 to 2^53−1
+and never a JSON ``true`` (pydantic's lax mode would read it as 1).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_ID = 2**53 - 1
+
+
+def no_bool(value: Any) -> Any:
+    """JSON true/false are not numbers here (pydantic's lax mode would read them as 1/0)."""
+    if isinstance(value, bool):
+        raise ValueError("请填写合法的整数值。")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(no_bool), Field(ge=1, le=MAX_ID)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)

@@ -1,0 +1,1 @@
+"""The school group's rules (API.md)."""

@@ -1,0 +1,1 @@
+"""The shopping group's rules (API.md)."""

@@ -1,0 +1,72 @@
+"""Commodities: anyone reads them, only a superuser writes them; deleting is a soft delete."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from studyhub.core import errors
+from studyhub.domain.access import require_superuser
+from studyhub.models.shopping import Commodity
+from studyhub.models.users import User
+from studyhub.core.times import isoformat
+
+from .schemas import CommodityIn, CommodityPatch
+
+
+def serialize(commodity: Commodity) -> dict[str, Any]:
+    return {
+        "id": commodity.id,
+        "name": commodity.name,
+        "price": f"{commodity.price:.2f}",
+        "stock": commodity.stock,
+        "sales": commodity.sales,
+        "description": commodity.description,
+        "image": commodity.image,
+        "create_time": isoformat(commodity.create_time),
+        "update_time": isoformat(commodity.update_time),
+    }
+
+
+def listing_query(search: str = ""):
+    stmt = select(Commodity).where(Commodity.is_delete.is_(False))
+    term = search.strip()
+    if term:
+        stmt = stmt.where(Commodity.name.contains(term, autoescape=True))
+    return stmt.order_by(Commodity.update_time.desc(), Commodity.id.desc())
+
+
+def get_live(session: Session, commodity_id: int) -> Commodity:
+    commodity = session.get(Commodity, commodity_id)
+    if commodity is None or commodity.is_delete:
+        raise errors.NotFound()
+    return commodity
+
+
+def create(session: Session, caller: User, body: CommodityIn) -> dict[str, Any]:
+    require_superuser(caller)
+    commodity = Commodity(name=body.name, price=body.price, stock=body.stock, sales=0,
+                          description=body.description, image=body.image)
+    session.add(commodity)
+    session.flush()
+    return serialize(commodity)
+
+
+def update(session: Session, caller: User, commodity_id: int, body: CommodityIn | CommodityPatch) -> dict[str, Any]:
+    require_superuser(caller)
+    commodity = get_live(session, commodity_id)
+    for field in ("name", "price", "stock", "description", "image"):
+        if field in body.model_fields_set:
+            value = getattr(body, field)
+            if value is None and field != "image":
+                raise errors.Invalid.field(field, "该字段不能为空。")
+            setattr(commodity, field, value)
+    session.flush()
+    session.refresh(commodity)
+    return serialize(commodity)
+
+
+def delete(session: Session, caller: User, commodity_id: int) -> None:
+    require_superuser(caller)
+    get_live(session, commodity_id).is_delete = True

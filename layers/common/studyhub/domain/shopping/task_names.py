@@ -1,0 +1,3 @@
+"""Names of the shopping group's jobs (the tasks are in ``jobs/tasks/shopping.py``)."""
+
+CLEANUP = "studyhub.shopping.cleanup"

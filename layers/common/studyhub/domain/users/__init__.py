@@ -1,0 +1,1 @@
+"""The users group's rules (API.md)."""

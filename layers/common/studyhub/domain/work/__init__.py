@@ -1,0 +1,1 @@
+"""The work group's rules (API.md)."""

@@ -1,0 +1,58 @@
+"""A group's Chalice app: per-request state kept per thread, binary types for uploads and images."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from chalice import Chalice
+
+# Binary on API Gateway both ways: responses (captcha, media) and request bodies (uploads).
+BINARY_TYPES = [
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/octet-stream",
+    "multipart/form-data",
+]
+
+
+class StudyHubApp(Chalice):
+    """A Chalice app whose per-request state lives in a thread-local, not on the shared app.
+
+    Chalice keeps ``current_request`` on the app object; the local runtime serves requests on
+    several threads, so each thread needs its own.
+    """
+
+    _local: threading.local
+
+    def __init__(self, app_name: str, **kwargs: Any) -> None:
+        object.__setattr__(self, "_local", threading.local())
+        super().__init__(app_name, **kwargs)
+        self.api.binary_types = list(BINARY_TYPES)
+
+    @property  # type: ignore[override]
+    def current_request(self) -> Any:
+        return getattr(self._local, "request", None)
+
+    @current_request.setter
+    def current_request(self, value: Any) -> None:
+        self._local.request = value
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return getattr(self._local, "context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._local.context = value
+
+
+def create_app(group: str) -> tuple[StudyHubApp, Any]:
+    """The group's app and the binder its routes register through."""
+    from studyhub.core.logs import setup_logging
+    from studyhub.http.binder import Api
+
+    setup_logging()
+    app = StudyHubApp(app_name=f"studyhub-{group}")
+    return app, Api(app, group)

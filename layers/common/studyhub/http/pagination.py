@@ -1,0 +1,78 @@
+"""The contract's list shape: ``page``/``size`` or ``limit``/``offset`` in, ``{count, next,
+previous, results}`` out, with links under ``/api`` that keep the other query parameters."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from studyhub.core import errors
+from studyhub.http.request import Req
+
+
+def _positive_int(query: dict[str, str], name: str, default: int, *, allow_zero: bool = False) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.Invalid.field(name, "请填写合法的整数值。", code="invalid_pagination") from None
+    if value < 0 or (value == 0 and not allow_zero):
+        raise errors.Invalid.field(name, "必须是正整数。", code="invalid_pagination")
+    return value
+
+
+def page_window(req: Req, *, default_size: int = 10, max_size: int = 100) -> tuple[int, int, str]:
+    """``(offset, limit, style)`` from ``page``/``size`` or ``limit``/``offset``."""
+    query = req.query
+    if "limit" in query or "offset" in query:
+        limit = min(_positive_int(query, "limit", default_size), max_size)
+        offset = _positive_int(query, "offset", 0, allow_zero=True)
+        return offset, limit, "limit"
+    size = min(_positive_int(query, "size", default_size), max_size)
+    page = _positive_int(query, "page", 1)
+    return (page - 1) * size, size, "page"
+
+
+def page_links(req: Req, offset: int, limit: int, style: str, count: int) -> tuple[str | None, str | None]:
+    query = req.query
+
+    def link(new_offset: int) -> str:
+        params = dict(query)
+        if style == "limit":
+            params["limit"] = str(limit)
+            params["offset"] = str(new_offset)
+            if new_offset == 0:
+                params.pop("offset")  # as DRF does for the first page
+        else:
+            params["page"] = str(new_offset // limit + 1)
+            if new_offset == 0:
+                params.pop("page")
+        qs = urlencode(params)
+        return req.public_path + ("?" + qs if qs else "")
+
+    nxt = link(offset + limit) if offset + limit < count else None
+    prev = link(max(0, offset - limit)) if offset > 0 else None
+    return nxt, prev
+
+
+def page_of(req: Req, count: int, results: list[Any], offset: int, limit: int, style: str) -> dict[str, Any]:
+    """The list shape around one page already read (search pages come from the index)."""
+    nxt, prev = page_links(req, offset, limit, style, count)
+    return {"count": count, "next": nxt, "previous": prev, "results": results}
+
+
+def paginate(req: Req, stmt: Any, serialize: Callable[[list[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """Run ``stmt`` (a ``select()`` of ORM rows) one page at a time; the contract's list shape.
+
+    ``serialize`` gets the whole page, so it can batch-load related rows in a fixed number of
+    queries instead of one per row.
+    """
+    from sqlalchemy import func, select
+
+    offset, limit, style = page_window(req)
+    session = req.session
+    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = list(session.scalars(stmt.offset(offset).limit(limit)).unique()) if count else []
+    return page_of(req, count, serialize(rows), offset, limit, style)

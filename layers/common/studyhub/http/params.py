@@ -1,0 +1,46 @@
+"""Typed parameters from the path and the query string, each parsed by one rule.
+
+A path id is a positive integer below 2^53 written in ASCII digits; anything else names no row,
+so it is ``404`` — the same for every group (a JSON ``true``, ``1.0`` or ``٣`` is no id).
+"""
+from __future__ import annotations
+
+from studyhub.core import errors
+
+MAX_ID = 2**53 - 1
+
+
+def parse_id(raw: object) -> int | None:
+    """``raw`` as a row id, or ``None`` when it can't be one (bodies use this for references)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 16:
+        value = int(raw)
+    else:
+        return None
+    return value if 0 < value <= MAX_ID else None
+
+
+def path_id(raw: object) -> int:
+    """A path's ``{id}``: the id, or ``404``."""
+    value = parse_id(raw)
+    if value is None:
+        raise errors.NotFound()
+    return value
+
+
+def int_param(query: dict[str, str], name: str, *, low: int | None = None, high: int | None = None) -> int | None:
+    """An integer filter from the query string (``?label=3``); absent → None, bad → 400."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.Invalid.field(name, "请填写合法的整数值。", code="invalid_filter") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        message = f"必须是 {low} 到 {high} 之间的整数。" if high is not None else "不是合法的选项。"
+        raise errors.Invalid.field(name, message, code="invalid_filter")
+    return value

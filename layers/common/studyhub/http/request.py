@@ -1,0 +1,149 @@
+"""``Req``: what a view gets — the parsed request, the caller (authenticated on first use) and
+the session of the transaction the binder runs it in."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl
+
+from studyhub.core import errors
+from studyhub.core.config import get_settings
+from studyhub.http.validation import validate
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from sqlalchemy.orm import Session
+
+    from studyhub.models.users import User
+
+M = TypeVar("M", bound="BaseModel")
+PUBLIC_PREFIX = "/api"
+
+
+@dataclass
+class UploadedFile:
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def _no_session() -> Session:
+    raise RuntimeError("this route was registered with db=False")
+
+
+class Req:
+    """The request as a view sees it."""
+
+    def __init__(self, request: Any, request_id: str) -> None:
+        self.raw = request
+        self.request_id = request_id
+        self._session_factory: Callable[[], Session] = _no_session
+        self._session: Session | None = None
+        self._user: User | None = None
+        self._json: Any = None
+        self.user_id: int | None = None
+
+    def use_session(self, factory: Callable[[], Session]) -> None:
+        """Start a new transaction's view of the request: a new session, the caller read again."""
+        self._session_factory = factory
+        self._session = None
+        self._user = None
+
+    @property
+    def method(self) -> str:
+        return str(self.raw.method)
+
+    @property
+    def headers(self) -> Any:
+        return self.raw.headers
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.raw.query_params or {})
+
+    @property
+    def public_path(self) -> str:
+        """The path the client called, under ``/api`` (for pagination links)."""
+        path: str = self.raw.to_original_event().get("path") or self.raw.path
+        if not path.startswith(PUBLIC_PREFIX + "/"):
+            path = PUBLIC_PREFIX + path
+        return path.rstrip("/") or "/"
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    # auth ------------------------------------------------------------------------------------
+    @property
+    def user(self) -> User:
+        """The authenticated caller; 401 when there is none."""
+        user = self.optional_user
+        if user is None:
+            raise errors.Unauthorized()
+        return user
+
+    @property
+    def optional_user(self) -> User | None:
+        if self._user is None:
+            from studyhub.http.auth import token_from_header, user_from_token
+
+            token = token_from_header(self.headers.get("authorization"))
+            if token is None:
+                return None
+            self._user = user_from_token(self.session, token)
+            self.user_id = self._user.id
+        return self._user
+
+    # bodies ----------------------------------------------------------------------------------
+    @property
+    def content_type(self) -> str:
+        return str(self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    def body_bytes(self) -> bytes:
+        body: bytes = self.raw.raw_body or b""
+        if len(body) > get_settings().max_body_bytes:
+            raise errors.PayloadTooLarge()
+        return body
+
+    def json(self) -> dict[str, Any]:
+        if self._json is None:
+            raw = self.body_bytes()
+            if not raw.strip():
+                self._json = {}
+            elif self.content_type not in ("application/json", ""):
+                if self.content_type == "application/x-www-form-urlencoded":
+                    self._json = dict(parse_qsl(raw.decode("utf-8", "replace")))
+                else:
+                    raise errors.UnsupportedMediaType(f"不支持的媒体类型：{self.content_type}")
+            else:
+                try:
+                    self._json = json.loads(raw)
+                except ValueError:
+                    raise errors.Invalid("JSON 格式错误", code="parse_error") from None
+            if not isinstance(self._json, dict):
+                raise errors.Invalid("请求体必须是 JSON 对象", code="parse_error")
+        return self._json  # type: ignore[no-any-return]
+
+    def parse(self, model: type[M]) -> M:
+        """Validate the JSON body with a pydantic model; errors become the contract's 400.
+
+        Partial updates (PATCH) use models whose fields are optional and read
+        ``model_fields_set`` to know what was sent.
+        """
+        return validate(model, self.json())
+
+    def form_fields(self) -> dict[str, str]:
+        """A form-encoded body as it came (webhooks), blank values kept."""
+        return dict(parse_qsl(self.body_bytes().decode("utf-8", "replace"), keep_blank_values=True))
+
+    def form(self) -> tuple[dict[str, str], dict[str, UploadedFile]]:
+        """Parse a ``multipart/form-data`` body (Chalice has no multipart parser)."""
+        from studyhub.http.uploads import parse_multipart
+
+        if self.content_type != "multipart/form-data":
+            raise errors.UnsupportedMediaType("请使用 multipart/form-data 上传")
+        return parse_multipart(self.headers.get("content-type", ""), self.body_bytes())

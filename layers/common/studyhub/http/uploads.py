@@ -1,0 +1,40 @@
+"""Multipart bodies (Chalice has none), parsed into fields and ``UploadedFile``s."""
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+from studyhub.core import errors
+
+if TYPE_CHECKING:
+    from studyhub.http.request import UploadedFile
+
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, "UploadedFile"]]:
+    import python_multipart
+    from python_multipart.exceptions import FormParserError
+
+    from studyhub.http.request import UploadedFile
+
+    fields: dict[str, str] = {}
+    files: dict[str, UploadedFile] = {}
+
+    def on_field(field) -> None:
+        name = (field.field_name or b"").decode("utf-8", "replace")
+        fields[name] = (field.value or b"").decode("utf-8", "replace")
+
+    def on_file(file) -> None:
+        name = (file.field_name or b"").decode("utf-8", "replace")
+        fh = file.file_object
+        fh.seek(0)
+        filename = file.file_name.decode("utf-8", "replace") if file.file_name else None
+        files[name] = UploadedFile(filename, getattr(file, "content_type", None), fh.read())
+        file.close()
+
+    headers = {"Content-Type": content_type.encode("latin-1"), "Content-Length": str(len(body)).encode()}
+    try:
+        python_multipart.parse_form(headers, io.BytesIO(body), on_field, on_file)
+    except (FormParserError, ValueError) as error:
+        raise errors.Invalid("multipart 请求体格式错误", code="parse_error") from error
+    return fields, files

@@ -1,0 +1,206 @@
+"""The ``studyhub`` command (API.md §8)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """StudyHub: run the platform, manage its database and users."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=int, help="worker threads")
+@click.option("--function", "functions", multiple=True, help="serve only these functions (repeatable)")
+@click.option("--no-jobs", is_flag=True, help="don't run the job worker and scheduler beside the functions")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=1),
+              help="N >= 2: N worker processes per function behind Nginx on HOST:PORT (local/cluster.py)")
+@click.option("--worker-port-base", type=click.IntRange(min=0), default=None,
+              help="with --processes: first internal port on 127.0.0.1 (default PORT+1; 0: any free ports)")
+@click.option("--no-migrate", is_flag=True, help="don't migrate or load reference data first (done elsewhere)")
+def serve(host: str, port: int, threads: int, functions: tuple[str, ...], no_jobs: bool, processes: int,
+          worker_port_base: int | None, no_migrate: bool) -> None:
+    """Serve every function behind one front door at http://HOST:PORT/api."""
+    if processes > 1:
+        from local.cluster import ClusterError, run_cluster
+
+        try:
+            status = run_cluster(host, port, processes=processes, threads=threads, functions=list(functions) or None,
+                                 background=not no_jobs, port_base=worker_port_base, prepare_db=not no_migrate)
+        except ClusterError as error:
+            _fail(str(error))
+        sys.exit(status)
+    from local.serve import serve as run
+
+    run(host, port, threads=threads, functions=list(functions) or None, background=not no_jobs,
+        prepare_db=not no_migrate)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the schema to the latest migration."""
+    from studyhub.migrations import runner as migrations
+
+    migrations.upgrade()
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="also load demo users and content")
+def seed(demo: bool) -> None:
+    """Load groups and areas (and demo data with --demo)."""
+    from studyhub.migrations import runner as migrations
+    from studyhub.core.db import session_scope
+    from studyhub.ops.seed import seed_demo
+    from studyhub.domain.users.reference import seed_reference
+
+    migrations.upgrade()
+    with session_scope() as session:
+        result = seed_reference(session)
+        if demo:
+            result.update(seed_demo(session))
+    click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
+
+
+@main.command()
+@click.option("--batch-size", default=1000, show_default=True, type=int, help="topics per bulk request")
+def reindex(batch_size: int) -> None:
+    """Rebuild the topic search index from the database (a new index, then swapped in)."""
+    import time
+
+    from studyhub.core.errors import Unavailable
+    from studyhub.clients.search import get_search
+    from studyhub.domain.work.search_sync import RebuildRunning, rebuild
+
+    bars: list = []
+
+    def start(total: int) -> None:
+        bars.append(click.progressbar(length=total, label="indexing topics", show_pos=True,
+                                      file=sys.stderr).__enter__())
+
+    started = time.perf_counter()
+    try:
+        count = rebuild(batch_size=max(1, batch_size), total_hint=start,
+                        progress=lambda n: bars and bars[0].update(n))
+    except (RebuildRunning, Unavailable) as error:
+        _fail(getattr(error, "detail", None) or str(error))
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+    elapsed = time.perf_counter() - started
+    click.echo(f"indexed {count} topics into the {get_search().name} search index in {elapsed:.1f} s")
+
+
+@main.command()
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--email", default="")
+def createsuperuser(username: str, password: str, email: str) -> None:
+    """Create a superuser."""
+    from studyhub.core import errors
+    from studyhub.domain.users.accounts import create_user
+    from studyhub.core.db import session_scope
+
+    if len(password) < 8:
+        _fail("password must be at least 8 characters")
+    try:
+        with session_scope() as session:
+            user = create_user(session, username=username, password=password, email=email, is_superuser=True)
+            user_id = user.id
+    except errors.Invalid as error:
+        _fail(error.errors and next(iter(error.errors.values()))[0] or error.detail)
+    except errors.Unavailable as error:
+        _fail(error.detail)
+    click.echo(f"superuser {username} created (id {user_id})")
+
+
+@main.command()
+@click.argument("username")
+def token(username: str) -> None:
+    """Print a valid token for USERNAME."""
+    from sqlalchemy import select
+
+    from studyhub.core.security import issue_token
+    from studyhub.core.db import session_scope
+    from studyhub.core.errors import Unavailable
+    from studyhub.models.users import User
+
+    try:
+        with session_scope() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or not user.is_active:
+                _fail(f"no active user named {username!r}")
+            click.echo(issue_token(user))
+    except Unavailable as error:
+        _fail(error.detail)
+
+
+@main.command()
+def cleanup() -> None:
+    """Run the cleanup job once: cancel orders unpaid after ORDER_PAY_TIMEOUT_SECONDS."""
+    from studyhub.core.errors import Unavailable
+    from studyhub.domain.shopping.orders import cancel_expired_orders
+
+    try:
+        cancelled = cancel_expired_orders()
+    except Unavailable as error:
+        _fail(error.detail)
+    click.echo(f"cancelled {cancelled} expired unpaid orders")
+
+
+@main.command("nginx-config")
+@click.option("--listen", default="8080", show_default=True)
+@click.option("--upstream", "upstreams", multiple=True, metavar="NAME=HOST:PORT[,HOST:PORT]",
+              help="where each function runs (default: every function at 127.0.0.1:8000)")
+@click.option("--media-root", type=click.Path(file_okay=False), default=None,
+              help="serve /api/media/ from this directory (file:// storage); default: proxied to a function")
+def nginx_config(listen: str, upstreams: tuple[str, ...], media_root: str | None) -> None:
+    """Print an Nginx config generated from routes.yaml."""
+    from local.nginx import render_config
+    from studyhub.core.routing import load_routing
+
+    routing = load_routing()
+    servers: dict[str, list[str]] = {name: ["127.0.0.1:8000"] for name in routing.functions}
+    for item in upstreams:
+        name, _, addrs = item.partition("=")
+        if name not in servers:
+            _fail(f"unknown function {name!r}")
+        servers[name] = addrs.split(",")
+    from pathlib import Path
+
+    click.echo(render_config(servers, listen=listen, media_root=Path(media_root).resolve() if media_root else None))
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=int, default=None, help="worker processes (default: CPU count)")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option("--beat", "-B", is_flag=True, help="also run the scheduler in this worker")
+def worker(concurrency: int | None, loglevel: str, beat: bool) -> None:
+    """Run a job worker (celery -A jobs worker), on CELERY_BROKER_URL or the embedded queue."""
+    from jobs.celery_app import get_celery
+    from jobs.runtime import worker_args
+
+    get_celery().worker_main(worker_args(concurrency=concurrency, loglevel=loglevel, beat=beat))
+
+
+@main.command()
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+def beat(loglevel: str) -> None:
+    """Run the scheduler: the jobs of routes.yaml `jobs:` (celery -A jobs beat)."""
+    from jobs.celery_app import get_celery
+    from jobs.runtime import beat_args
+
+    get_celery().start(beat_args(loglevel=loglevel))
+
+
+if __name__ == "__main__":
+    main()
