@@ -20,6 +20,7 @@ and a cache. A bare Chalice app is measured the same way as the floor.
 Writes ``bench/results/cold_start.json`` and prints a table. Exit status 1 if the worst function
 misses the target (≤ 300 ms, ≤ 60 MB) or a health check doesn't answer 200.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,14 +41,47 @@ RESULTS = ROOT / "bench" / "results" / "cold_start.json"
 TARGET_MS = 300
 TARGET_MB = 60
 # Settings that would point the measurement away from the embedded defaults.
-SETTINGS_ENV = ("DATABASE_URL", "REDIS_URL", "STORAGE_URL", "MEDIA_URL", "CELERY_BROKER_URL", "SMTP_URL",
-                "ELASTICSEARCH_URL", "JWT_SECRET", "STUDYHUB_VAR_DIR", "CACHE_KEY_PREFIX", "LOG_FILE",
-                "LOG_FORMAT", "LOG_LEVEL", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME",
-                "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+SETTINGS_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_URL",
+    "MEDIA_URL",
+    "CELERY_BROKER_URL",
+    "SMTP_URL",
+    "ELASTICSEARCH_URL",
+    "JWT_SECRET",
+    "STUDYHUB_VAR_DIR",
+    "CACHE_KEY_PREFIX",
+    "LOG_FILE",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHONPROFILEIMPORTTIME",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPYCACHEPREFIX",
+)
 
 # Modules a health check should not need to import (the issue's list), reported when loaded.
-HEAVY = ("boto3", "botocore", "PIL", "redis", "celery", "kombu", "jwt", "cryptography", "argon2",
-         "elasticsearch", "alipay", "pymysql", "multipart", "yaml", "sqlalchemy", "pydantic", "diskcache")
+HEAVY = (
+    "boto3",
+    "botocore",
+    "PIL",
+    "redis",
+    "celery",
+    "kombu",
+    "jwt",
+    "cryptography",
+    "argon2",
+    "elasticsearch",
+    "alipay",
+    "pymysql",
+    "multipart",
+    "yaml",
+    "sqlalchemy",
+    "pydantic",
+    "diskcache",
+)
 
 # Runs inside the fresh interpreter: nothing here may import more than Lambda's bootstrap would.
 CHILD = r"""
@@ -81,7 +115,7 @@ sys.stdout.write(json.dumps({
 }))
 """
 
-BARE_APP = '''from chalice import Chalice
+BARE_APP = """from chalice import Chalice
 
 app = Chalice(app_name="bare")
 
@@ -89,7 +123,7 @@ app = Chalice(app_name="bare")
 @app.route("/bare/health")
 def health():
     return {"status": "ok", "function": "bare"}
-'''
+"""
 
 
 def health_event(group: str, prefix: str = "/api") -> dict:
@@ -134,16 +168,21 @@ def clean_env(var_dir: Path, pycache: Path, *, bytecode: bool) -> dict[str, str]
 
 def prepare(env: dict[str, str], cwd: Path) -> None:
     """Migrate the embedded database (and create the JWT secret) before anything is timed."""
-    result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "migrate"], env=env, cwd=cwd,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "studyhub.ops.cli", "migrate"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
         raise SystemExit(f"migration failed:\n{result.stdout}\n{result.stderr}")
 
 
 def one_run(directory: Path, group: str, env: dict[str, str], *, importtime: bool = False) -> dict:
     """One cold start in a fresh interpreter; times in ms, peak RSS in MB."""
-    run_env = dict(env, COLD_START_EVENT=json.dumps(health_event(group)),
-                   AWS_LAMBDA_FUNCTION_NAME=f"studyhub-{group}")
+    run_env = dict(env, COLD_START_EVENT=json.dumps(health_event(group)), AWS_LAMBDA_FUNCTION_NAME=f"studyhub-{group}")
     args = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", CHILD]
     spawned = time.time()
     proc = subprocess.run(args, cwd=directory, env=run_env, capture_output=True, text=True, timeout=120)
@@ -171,7 +210,7 @@ def import_cost_by_package(stderr: str, limit: int = 10) -> dict[str, float]:
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        self_us, _cumulative_us, name = line[len("import time:"):].split("|")
+        self_us, _cumulative_us, name = line[len("import time:") :].split("|")
         package = name.strip().split(".")[0]
         totals[package] = totals.get(package, 0.0) + int(self_us) / 1000
     ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:limit]
@@ -190,15 +229,17 @@ def measure(directory: Path, group: str, env: dict[str, str], runs: int) -> dict
         key: round(statistics.median(s[key] for s in samples), 1)
         for key in ("total_ms", "cpu_ms", "interpreter_ms", "import_ms", "first_call_ms", "rss_mb")
     }
-    summary.update({
-        "min_total_ms": round(min(s["total_ms"] for s in samples), 1),
-        "max_total_ms": round(max(s["total_ms"] for s in samples), 1),
-        "modules_loaded": samples[0]["modules"],
-        "heavy_loaded": [m for m in HEAVY if m in samples[0]["loaded"]],
-        "status": samples[0]["status"] if not bad else bad[0]["status"],
-        "health_body": json.loads(samples[0]["body"]) if samples[0]["body"] else None,
-        "runs": [round(s["total_ms"], 1) for s in samples],
-    })
+    summary.update(
+        {
+            "min_total_ms": round(min(s["total_ms"] for s in samples), 1),
+            "max_total_ms": round(max(s["total_ms"] for s in samples), 1),
+            "modules_loaded": samples[0]["modules"],
+            "heavy_loaded": [m for m in HEAVY if m in samples[0]["loaded"]],
+            "status": samples[0]["status"] if not bad else bad[0]["status"],
+            "health_body": json.loads(samples[0]["body"]) if samples[0]["body"] else None,
+            "runs": [round(s["total_ms"], 1) for s in samples],
+        }
+    )
     return summary
 
 
@@ -208,17 +249,21 @@ def measure_all(targets: dict[str, tuple[Path, str]], env: dict[str, str], runs:
 
 def print_table(title: str, results: dict[str, dict]) -> None:
     print(f"\n{title}")
-    header = (f"{'function':<16}{'cold start':>12}{'(min)':>9}{'CPU':>9}{'interpreter':>13}{'import app':>12}"
-              f"{'1st call':>10}{'peak RSS':>10}{'modules':>9}{'status':>8}")
+    header = (
+        f"{'function':<16}{'cold start':>12}{'(min)':>9}{'CPU':>9}{'interpreter':>13}{'import app':>12}"
+        f"{'1st call':>10}{'peak RSS':>10}{'modules':>9}{'status':>8}"
+    )
     print(header)
     print("-" * len(header))
     for name, r in results.items():
         if "error" in r:
             print(f"{name:<16} failed: {r['error'].strip().splitlines()[-1]}")
             continue
-        print(f"{name:<16}{r['total_ms']:>9.0f} ms{r['min_total_ms']:>6.0f} ms{r['cpu_ms']:>6.0f} ms"
-              f"{r['interpreter_ms']:>10.0f} ms{r['import_ms']:>9.0f} ms"
-              f"{r['first_call_ms']:>7.0f} ms{r['rss_mb']:>7.1f} MB{r['modules_loaded']:>9}{r['status']:>8}")
+        print(
+            f"{name:<16}{r['total_ms']:>9.0f} ms{r['min_total_ms']:>6.0f} ms{r['cpu_ms']:>6.0f} ms"
+            f"{r['interpreter_ms']:>10.0f} ms{r['import_ms']:>9.0f} ms"
+            f"{r['first_call_ms']:>7.0f} ms{r['rss_mb']:>7.1f} MB{r['modules_loaded']:>9}{r['status']:>8}"
+        )
 
 
 def verdict(results: dict[str, dict], functions: set[str]) -> dict:
@@ -232,7 +277,8 @@ def verdict(results: dict[str, dict], functions: set[str]) -> dict:
         "cold_start": {"function": slowest, "ms": measured[slowest]["total_ms"]},
         "peak_rss": {"function": biggest, "mb": measured[biggest]["rss_mb"]},
         "failed": failed,
-        "meets_target": measured[slowest]["total_ms"] <= TARGET_MS and measured[biggest]["rss_mb"] <= TARGET_MB
+        "meets_target": measured[slowest]["total_ms"] <= TARGET_MS
+        and measured[biggest]["rss_mb"] <= TARGET_MB
         and not failed,
     }
 
@@ -240,9 +286,13 @@ def verdict(results: dict[str, dict], functions: set[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="measured runs per function (median reported)")
-    parser.add_argument("--no-bytecode-runs", type=int, default=3,
-                        help="also measure with no .pyc at all (every module compiled from source on every "
-                             "start, as a Lambda package shipped without compileall); 0 to skip")
+    parser.add_argument(
+        "--no-bytecode-runs",
+        type=int,
+        default=3,
+        help="also measure with no .pyc at all (every module compiled from source on every "
+        "start, as a Lambda package shipped without compileall); 0 to skip",
+    )
     parser.add_argument("--function", action="append", dest="functions", help="only these functions")
     parser.add_argument("--importtime", action="store_true", help="also sum each function's import time per package")
     parser.add_argument("--no-write", action="store_true", help=f"don't write {RESULTS.relative_to(ROOT)}")
@@ -284,34 +334,48 @@ def main(argv: list[str] | None = None) -> int:
     if no_bytecode:
         print_table(f"cold start, no .pyc at all (median of {args.no_bytecode_runs})", no_bytecode)
     if "cold_start" in summary:
-        print(f"\nworst: {summary['cold_start']['function']} {summary['cold_start']['ms']:.0f} ms "
-              f"(target ≤ {TARGET_MS}), {summary['peak_rss']['function']} {summary['peak_rss']['mb']:.1f} MB "
-              f"(target ≤ {TARGET_MB}) -> {'OK' if summary['meets_target'] else 'MISSED'}")
+        print(
+            f"\nworst: {summary['cold_start']['function']} {summary['cold_start']['ms']:.0f} ms "
+            f"(target ≤ {TARGET_MS}), {summary['peak_rss']['function']} {summary['peak_rss']['mb']:.1f} MB "
+            f"(target ≤ {TARGET_MB}) -> {'OK' if summary['meets_target'] else 'MISSED'}"
+        )
     if summary["failed"]:
         print(f"health did not answer 200: {', '.join(summary['failed'])}")
     print("\nimported by the health check (of " + ", ".join(HEAVY) + "):")
     for name, r in results.items():
         print(f"  {name:<16}{', '.join(r.get('heavy_loaded', [])) or '-'}")
     for name, costs in imports.items():
-        print(f"import time of {name} by package (-X importtime, self ms summed): "
-              + ", ".join(f"{package} {ms:.0f}" for package, ms in costs.items()))
+        print(
+            f"import time of {name} by package (-X importtime, self ms summed): "
+            + ", ".join(f"{package} {ms:.0f}" for package, ms in costs.items())
+        )
 
     report = {
         "what": "fresh interpreter -> import app (cwd = functions/<group>) -> app.app(API Gateway proxy event "
-                "GET /<group>/health, context); embedded defaults (SQLite, embedded cache) in a migrated temp "
-                "var dir; cold start = spawn to first response; medians",
-        "measured_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "machine": {"python": platform.python_version(), "implementation": platform.python_implementation(),
-                    "system": f"{platform.system()} {platform.release()}", "machine": platform.machine(),
-                    "cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in load]},
+        "GET /<group>/health, context); embedded defaults (SQLite, embedded cache) in a migrated temp "
+        "var dir; cold start = spawn to first response; medians",
+        "measured_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "machine": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "system": f"{platform.system()} {platform.release()}",
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in load],
+        },
         "runs_per_function": args.runs,
         "target": {"cold_start_ms": TARGET_MS, "peak_rss_mb": TARGET_MB},
         "worst": summary,
         "meets_target": summary["meets_target"],
         "functions": results,
-        "no_bytecode": {"what": "PYTHONDONTWRITEBYTECODE and an empty pycache prefix: every module, "
-                                "SQLAlchemy included, compiled from source on every start",
-                        "runs_per_function": args.no_bytecode_runs, "functions": no_bytecode} if no_bytecode else None,
+        "no_bytecode": {
+            "what": "PYTHONDONTWRITEBYTECODE and an empty pycache prefix: every module, "
+            "SQLAlchemy included, compiled from source on every start",
+            "runs_per_function": args.no_bytecode_runs,
+            "functions": no_bytecode,
+        }
+        if no_bytecode
+        else None,
         **({"import_ms_by_package": imports} if imports else {}),
     }
     if not args.no_write:

@@ -20,6 +20,7 @@ p50/p95/p99/max latency of the requests in milliseconds.
 
 Writes ``bench/results/orders.json`` and prints a summary. It is not a test: run it when asked.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,26 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "orders.json"
-SETTINGS_ENV = ("DATABASE_URL", "REDIS_URL", "STORAGE_URL", "MEDIA_URL", "CELERY_BROKER_URL", "SMTP_URL",
-                "ELASTICSEARCH_URL", "JWT_SECRET", "STUDYHUB_VAR_DIR", "CACHE_KEY_PREFIX", "LOG_FILE",
-                "LOG_LEVEL", "ORDER_PAY_TIMEOUT_SECONDS")
+SETTINGS_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_URL",
+    "MEDIA_URL",
+    "CELERY_BROKER_URL",
+    "SMTP_URL",
+    "ELASTICSEARCH_URL",
+    "JWT_SECRET",
+    "STUDYHUB_VAR_DIR",
+    "CACHE_KEY_PREFIX",
+    "LOG_FILE",
+    "LOG_LEVEL",
+    "ORDER_PAY_TIMEOUT_SECONDS",
+)
 GUANGDONG, GUANGZHOU, TIANHE = 440000, 440100, 440106
 
 
@@ -65,9 +78,25 @@ class Server:
         self.port = free_port()
         self.log = open(var_dir / "serve.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "studyhub.ops.cli", "serve", "--port", str(self.port), "--threads", "16",
-             "--function", "users", "--function", "shopping", "--no-jobs"],
-            env=env, cwd=var_dir, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "studyhub.ops.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--threads",
+                "16",
+                "--function",
+                "users",
+                "--function",
+                "shopping",
+                "--no-jobs",
+            ],
+            env=env,
+            cwd=var_dir,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -109,9 +138,10 @@ class Server:
 
 # --- arranging data in the server's database (this process uses the same settings) ---------------
 
+
 def make_buyers(count: int) -> list[tuple[int, str, int]]:
-    from studyhub.core.security import hash_password, issue_token
     from studyhub.core.db import session_scope
+    from studyhub.core.security import hash_password, issue_token
     from studyhub.models.users import Address, User
 
     password = hash_password(uuid.uuid4().hex)
@@ -119,8 +149,18 @@ def make_buyers(count: int) -> list[tuple[int, str, int]]:
         users = [User(username=f"bench-buyer-{i}", password=password, email="") for i in range(count)]
         session.add_all(users)
         session.flush()
-        addresses = [Address(user_id=u.id, province_id=GUANGDONG, city_id=GUANGZHOU, district_id=TIANHE,
-                             place="天河路 1 号", receiver="买家", mobile="13800138000") for u in users]
+        addresses = [
+            Address(
+                user_id=u.id,
+                province_id=GUANGDONG,
+                city_id=GUANGZHOU,
+                district_id=TIANHE,
+                place="天河路 1 号",
+                receiver="买家",
+                mobile="13800138000",
+            )
+            for u in users
+        ]
         session.add_all(addresses)
         session.flush()
         return [(u.id, issue_token(u), a.id) for u, a in zip(users, addresses)]
@@ -165,6 +205,7 @@ def stored(commodity_id: int) -> dict[str, int]:
 
 # --- the load ---------------------------------------------------------------------------------------
 
+
 def fire(server: Server, jobs: list[tuple[str, dict]], clients: int) -> tuple[float, list[tuple[int, str, float]]]:
     """Send ``jobs`` ((token, body) orders) from ``clients`` threads, released together."""
     results: list[tuple[int, str, float]] = []
@@ -204,10 +245,15 @@ def summarise(wall: float, results: list[tuple[int, str, float]]) -> dict:
         key = f"{status} {code}".strip()
         statuses[key] = statuses.get(key, 0) + 1
     return {
-        "requests": len(results), "orders": ok, "wall_s": round(wall, 3),
-        "orders_per_s": round(ok / wall, 1), "requests_per_s": round(len(results) / wall, 1),
-        "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 95), 1),
-        "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1),
+        "requests": len(results),
+        "orders": ok,
+        "wall_s": round(wall, 3),
+        "orders_per_s": round(ok / wall, 1),
+        "requests_per_s": round(len(results) / wall, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
         "statuses": statuses,
     }
 
@@ -215,8 +261,14 @@ def summarise(wall: float, results: list[tuple[int, str, float]]) -> dict:
 def run_stack(name: str, args, mysql_url: str | None) -> dict:
     var_dir = Path(tempfile.mkdtemp(prefix=f"studyhub-bench-orders-{name}-"))
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
-    env.update({"STUDYHUB_VAR_DIR": str(var_dir), "JWT_SECRET": uuid.uuid4().hex * 2, "LOG_LEVEL": "WARNING",
-                "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "STUDYHUB_VAR_DIR": str(var_dir),
+            "JWT_SECRET": uuid.uuid4().hex * 2,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     database = None
     if mysql_url:
         import sqlalchemy
@@ -238,28 +290,38 @@ def run_stack(name: str, args, mysql_url: str | None) -> dict:
         rush_rounds = []
         violations = []
         for _ in range(args.rounds):
-            cid, cart_ids = reset(None if not rush_rounds else rush_rounds[-1]["commodity"], args.stock,
-                                  [(user_id, 1) for user_id, _, _ in buyers[:args.buyers]])
-            jobs = [(token, {"cart": [cart_id], "address": address, "pay_method": 1})
-                    for (_, token, address), cart_id in zip(buyers, cart_ids)]
+            cid, cart_ids = reset(
+                None if not rush_rounds else rush_rounds[-1]["commodity"],
+                args.stock,
+                [(user_id, 1) for user_id, _, _ in buyers[: args.buyers]],
+            )
+            jobs = [
+                (token, {"cart": [cart_id], "address": address, "pay_method": 1})
+                for (_, token, address), cart_id in zip(buyers, cart_ids)
+            ]
             wall, results = fire(server, jobs, clients=len(jobs))
             summary = summarise(wall, results)
             after = stored(cid)
             expected = {"stock": 0, "sales": args.stock, "orders": args.stock}
-            if after != expected or summary["statuses"] != {"201": args.stock,
-                                                            "400 insufficient_stock": args.buyers - args.stock}:
+            if after != expected or summary["statuses"] != {
+                "201": args.stock,
+                "400 insufficient_stock": args.buyers - args.stock,
+            }:
                 violations.append({"stored": after, "statuses": summary["statuses"]})
             rush_rounds.append({**summary, "commodity": cid, "stored": after})
         rush = {
-            "buyers": args.buyers, "stock": args.stock, "rounds": len(rush_rounds),
+            "buyers": args.buyers,
+            "stock": args.stock,
+            "rounds": len(rush_rounds),
             "orders_per_s_median": round(statistics.median(r["orders_per_s"] for r in rush_rounds), 1),
             "requests_per_s_median": round(statistics.median(r["requests_per_s"] for r in rush_rounds), 1),
             "p99_ms_median": round(statistics.median(r["p99_ms"] for r in rush_rounds), 1),
-            "oversold": bool(violations), "violations": violations,
+            "oversold": bool(violations),
+            "violations": violations,
             "per_round": [{k: v for k, v in r.items() if k != "commodity"} for r in rush_rounds],
         }
         # sustained: every request places an order (one commodity per order: no row contention)
-        clients = buyers[:args.clients]
+        clients = buyers[: args.clients]
         reset(rush_rounds[-1]["commodity"], 0, [])
         from studyhub.core.db import session_scope
         from studyhub.models.shopping import Commodity, ShoppingCart
@@ -275,8 +337,10 @@ def run_stack(name: str, args, mysql_url: str | None) -> dict:
             rows = [ShoppingCart(user_id=user_id, commodity_id=c.id, number=1) for c, user_id, _, _ in extra]
             session.add_all(rows)
             session.flush()
-            jobs = [(token, {"cart": [row.id], "address": address, "pay_method": 1})
-                    for row, (_, _, token, address) in zip(rows, extra)]
+            jobs = [
+                (token, {"cart": [row.id], "address": address, "pay_method": 1})
+                for row, (_, _, token, address) in zip(rows, extra)
+            ]
         wall, results = fire(server, jobs, clients=args.clients)
         sustained = {"orders_requested": args.orders, "clients": args.clients, **summarise(wall, results)}
         return {"database": "mariadb" if mysql_url else "sqlite", "rush": rush, "sustained": sustained}
@@ -309,18 +373,22 @@ def main() -> int:
         os.environ.clear()
         os.environ.update(saved)
     report = {
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "server": "studyhub serve (waitress, 16 threads; users + shopping functions; no job worker)",
         "stacks": stacks,
     }
     for name, stack in stacks.items():
         rush, sustained = stack["rush"], stack["sustained"]
-        print(f"{name:9s} rush {rush['buyers']} buyers / stock {rush['stock']} x{rush['rounds']}: "
-              f"{rush['orders_per_s_median']} orders/s, {rush['requests_per_s_median']} req/s, "
-              f"p99 {rush['p99_ms_median']} ms, oversold={rush['oversold']}")
-        print(f"{name:9s} sustained {sustained['orders']} orders, {sustained['clients']} clients: "
-              f"{sustained['orders_per_s']} orders/s, p50 {sustained['p50_ms']} ms, p99 {sustained['p99_ms']} ms")
+        print(
+            f"{name:9s} rush {rush['buyers']} buyers / stock {rush['stock']} x{rush['rounds']}: "
+            f"{rush['orders_per_s_median']} orders/s, {rush['requests_per_s_median']} req/s, "
+            f"p99 {rush['p99_ms_median']} ms, oversold={rush['oversold']}"
+        )
+        print(
+            f"{name:9s} sustained {sustained['orders']} orders, {sustained['clients']} clients: "
+            f"{sustained['orders_per_s']} orders/s, p50 {sustained['p50_ms']} ms, p99 {sustained['p99_ms']} ms"
+        )
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")

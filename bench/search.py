@@ -20,6 +20,7 @@ Writes ``bench/results/search.json`` and prints a summary. Exit status 1 if a ta
 embedded p95 ≤ 10 ms, ≥ 50× faster than LIKE (p50 against p50), reindex of 100k ≤ 60 s.
 It is not a test: it takes a few minutes and runs only when asked.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,17 +65,33 @@ EN_WORDS = (
     "derivative integral limit equation geometry triangle circle area velocity energy circuit current voltage"
 ).split()
 ZH_TEMPLATES = (
-    "{a}中的{b}是什么", "请简述{a}与{b}的区别", "如何使用{a}实现{b}", "下列关于{a}的说法正确的是",
-    "{a}和{b}在{c}中有什么作用", "用{a}解决{b}问题时需要注意什么", "判断：{a}一定比{b}更快",
-    "请写出{a}的定义，并举例说明{b}", "在{a}的场景下，{b}和{c}哪个更合适", "{a}的{b}为什么会导致{c}",
+    "{a}中的{b}是什么",
+    "请简述{a}与{b}的区别",
+    "如何使用{a}实现{b}",
+    "下列关于{a}的说法正确的是",
+    "{a}和{b}在{c}中有什么作用",
+    "用{a}解决{b}问题时需要注意什么",
+    "判断：{a}一定比{b}更快",
+    "请写出{a}的定义，并举例说明{b}",
+    "在{a}的场景下，{b}和{c}哪个更合适",
+    "{a}的{b}为什么会导致{c}",
 )
 EN_TEMPLATES = (
-    "What is the difference between {a} and {b}?", "Explain how a {a} works with a {b}",
-    "Which {a} is used for {b} in {c}?", "True or false: every {a} has a {b}",
+    "What is the difference between {a} and {b}?",
+    "Explain how a {a} works with a {b}",
+    "Which {a} is used for {b} in {c}?",
+    "True or false: every {a} has a {b}",
     "Write a {a} that returns the {b} of a {c}",
 )
-SETTINGS_ENV = ("DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL", "CELERY_BROKER_URL", "STUDYHUB_VAR_DIR",
-                "CACHE_KEY_PREFIX", "LOG_FILE")
+SETTINGS_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ELASTICSEARCH_URL",
+    "CELERY_BROKER_URL",
+    "STUDYHUB_VAR_DIR",
+    "CACHE_KEY_PREFIX",
+    "LOG_FILE",
+)
 
 
 def make_subject(rng: random.Random) -> str:
@@ -107,8 +124,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(percentile(samples, 0.50), 3), "p95_ms": round(percentile(samples, 0.95), 3),
-            "mean_ms": round(statistics.fmean(samples), 3), "max_ms": round(max(samples), 3)}
+    return {
+        "p50_ms": round(percentile(samples, 0.50), 3),
+        "p95_ms": round(percentile(samples, 0.95), 3),
+        "mean_ms": round(statistics.fmean(samples), 3),
+        "max_ms": round(max(samples), 3),
+    }
 
 
 def populate(topics: int, seed: int) -> None:
@@ -137,9 +158,20 @@ def populate(topics: int, seed: int) -> None:
     batch = []
     for i in range(topics):
         stamp = now - timedelta(days=365) + timedelta(seconds=i * (365 * 86400 // max(1, topics)))
-        batch.append({"subject": make_subject(rng), "type": i % 5, "score": 2.0, "description": None,
-                      "answer": "A", "label_id": rng.choice(label_ids), "user_id": user_id,
-                      "create_time": stamp, "update_time": stamp, "is_delete": False})
+        batch.append(
+            {
+                "subject": make_subject(rng),
+                "type": i % 5,
+                "score": 2.0,
+                "description": None,
+                "answer": "A",
+                "label_id": rng.choice(label_ids),
+                "user_id": user_id,
+                "create_time": stamp,
+                "update_time": stamp,
+                "is_delete": False,
+            }
+        )
         if len(batch) == 5000:
             with session_scope() as session:
                 session.execute(insert(Topic), batch)
@@ -157,14 +189,19 @@ def like_search(engine, words: list[str]):
     from studyhub.models.work import Label, Topic
 
     condition = and_(*[Topic.subject.like(f"%{w}%") for w in words])
-    base = (select(Topic.id).join(Label, Label.id == Topic.label_id)
-            .where(Topic.is_delete.is_(False), Label.is_delete.is_(False),
-                   ~Label.name.contains(EXAM_MARK), condition))
+    base = (
+        select(Topic.id)
+        .join(Label, Label.id == Topic.label_id)
+        .where(Topic.is_delete.is_(False), Label.is_delete.is_(False), ~Label.name.contains(EXAM_MARK), condition)
+    )
     count_stmt = select(func.count()).select_from(base.subquery())
-    page_stmt = (select(Topic.id, Topic.subject).join(Label, Label.id == Topic.label_id)
-                 .where(Topic.is_delete.is_(False), Label.is_delete.is_(False), ~Label.name.contains(EXAM_MARK),
-                        condition)
-                 .order_by(Topic.update_time.desc(), Topic.id.desc()).limit(10))
+    page_stmt = (
+        select(Topic.id, Topic.subject)
+        .join(Label, Label.id == Topic.label_id)
+        .where(Topic.is_delete.is_(False), Label.is_delete.is_(False), ~Label.name.contains(EXAM_MARK), condition)
+        .order_by(Topic.update_time.desc(), Topic.id.desc())
+        .limit(10)
+    )
 
     def run():
         with engine.connect() as conn:
@@ -194,10 +231,10 @@ def query_words(query: str) -> list[str]:
 
 
 def bench(args) -> dict:
-    from studyhub.migrations import runner as migrate
-    from studyhub.core.db import get_engine
     from studyhub.clients.search import get_search
+    from studyhub.core.db import get_engine
     from studyhub.domain.work.search_sync import rebuild
+    from studyhub.migrations import runner as migrate
 
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -214,10 +251,12 @@ def bench(args) -> dict:
     backend = get_search()
     queries = make_queries(rng, args.queries)
     hits = [backend.search(q, include_exam=False, offset=0, limit=10).total for q in queries]
-    embedded = time_calls([lambda q=q: backend.search(q, include_exam=False, offset=0, limit=10)
-                           for q in queries], passes=3)
-    teacher = time_calls([lambda q=q: backend.search(q, include_exam=True, offset=0, limit=10)
-                          for q in queries], passes=1)
+    embedded = time_calls(
+        [lambda q=q: backend.search(q, include_exam=False, offset=0, limit=10) for q in queries], passes=3
+    )
+    teacher = time_calls(
+        [lambda q=q: backend.search(q, include_exam=True, offset=0, limit=10) for q in queries], passes=1
+    )
     print(f"embedded search: {summary(embedded)}", flush=True)
 
     like_calls = [like_search(get_engine(), query_words(q)) for q in queries]
@@ -229,14 +268,15 @@ def bench(args) -> dict:
         "embedded_search_student": summary(embedded),
         "embedded_search_teacher": summary(teacher),
         "like_sqlite": summary(like),
-        "speedup_p50_vs_sqlite_like": round(percentile(like, .5) / percentile(embedded, .5), 1),
-        "speedup_p95_vs_sqlite_like": round(percentile(like, .95) / percentile(embedded, .95), 1),
+        "speedup_p50_vs_sqlite_like": round(percentile(like, 0.5) / percentile(embedded, 0.5), 1),
+        "speedup_p95_vs_sqlite_like": round(percentile(like, 0.95) / percentile(embedded, 0.95), 1),
         "matches_per_query": {"median": statistics.median(hits), "max": max(hits)},
     }
     if args.mysql:
         result["like_mariadb"] = bench_mysql(args, queries)
         result["speedup_p50_vs_mariadb_like"] = round(
-            result["like_mariadb"]["p50_ms"] / result["embedded_search_student"]["p50_ms"], 1)
+            result["like_mariadb"]["p50_ms"] / result["embedded_search_student"]["p50_ms"], 1
+        )
         print(f"MariaDB LIKE: {result['like_mariadb']}", flush=True)
     return result
 
@@ -263,7 +303,7 @@ def bench_mysql(args, queries: list[str]) -> dict:
             for table in tables:
                 rows = [dict(r._mapping) for r in src.execute(select(table))]
                 for start in range(0, len(rows), 5000):
-                    dst.execute(insert(table), rows[start:start + 5000])
+                    dst.execute(insert(table), rows[start : start + 5000])
         samples = time_calls([like_search(engine, query_words(q)) for q in queries], passes=1)
         engine.dispose()
         return summary(samples)
@@ -296,9 +336,8 @@ def main() -> int:
         f"reindex of {args.topics} <= {TARGET_REINDEX_S} s": result["reindex"]["seconds"] <= TARGET_REINDEX_S,
     }
     report = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "settings": {"topics": args.topics, "queries": args.queries, "seed": args.seed, "page_size": 10},
         "results": result,
         "targets_met": checks,

@@ -4,6 +4,7 @@ and the beat schedule (``celery_app``), and the runtime that starts them beside 
 Publishers never import this package: they call ``studyhub.clients.queue.enqueue``, which sends
 the task by name after the request's transaction commits.
 """
+
 from __future__ import annotations
 
 from typing import Any

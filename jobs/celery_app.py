@@ -4,6 +4,7 @@ The app itself (broker, serialisation, acknowledgement) is the publishers' one,
 ``studyhub.clients.queue.get_celery``; a worker or the scheduler adds what only they need: every
 module in ``jobs/tasks/`` and the schedule from routes.yaml ``jobs:``.
 """
+
 from __future__ import annotations
 
 import logging

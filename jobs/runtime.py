@@ -1,6 +1,7 @@
 """Running jobs: the Celery worker and beat command lines, and the pair that ``studyhub serve``
 starts beside the functions (subprocesses that stop when serve stops).
 """
+
 from __future__ import annotations
 
 import logging
@@ -91,8 +92,12 @@ def start_embedded_workers(*, concurrency: int = 2, loglevel: str = "INFO") -> l
         # hung in its warm shutdown, orphaned.
         processes.append(subprocess.Popen(command, env=env, preexec_fn=_die_with_parent, start_new_session=True))
     where = "embedded queue" if not settings.celery_broker_url else "broker"
-    log.info("started %s on the %s (pids %s)", " and ".join(c[5] for c in commands), where,
-             ", ".join(str(p.pid) for p in processes))
+    log.info(
+        "started %s on the %s (pids %s)",
+        " and ".join(c[5] for c in commands),
+        where,
+        ", ".join(str(p.pid) for p in processes),
+    )
     return processes
 
 

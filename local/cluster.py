@@ -14,6 +14,7 @@ is serving), then the workers and the jobs.
 
 ``var/cluster.json`` tells which pid serves which port (the test uses it, so can an operator).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,9 @@ from pathlib import Path
 log = logging.getLogger("studyhub.cluster")
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
-RESTART_LIMIT = 5          # worker restarts ...
-RESTART_WINDOW = 60.0      # ... within this many seconds, then the cluster gives up
-READY_TIMEOUT = 120.0      # workers import their function and answer /<group>/health
+RESTART_LIMIT = 5  # worker restarts ...
+RESTART_WINDOW = 60.0  # ... within this many seconds, then the cluster gives up
+READY_TIMEOUT = 120.0  # workers import their function and answer /<group>/health
 STOP_TIMEOUT = 10.0
 
 
@@ -55,7 +56,8 @@ def find_nginx() -> str:
     if found is None:
         raise ClusterError(
             f"nginx is not installed{where}: `studyhub serve --processes N` runs Nginx in front of the "
-            "workers (Debian/Ubuntu: apt-get install nginx-light); without it run `studyhub serve` (one process)")
+            "workers (Debian/Ubuntu: apt-get install nginx-light); without it run `studyhub serve` (one process)"
+        )
     return found
 
 
@@ -103,8 +105,10 @@ def bind_sockets(functions: list[str], processes: int, base: int) -> dict[str, l
                     sock.bind(("127.0.0.1", port))
                 except OSError as error:
                     sock.close()
-                    raise ClusterError(f"can't bind worker port 127.0.0.1:{port} for {name}: {error.strerror}; "
-                                       "choose another --worker-port-base (0: any free ports)") from None
+                    raise ClusterError(
+                        f"can't bind worker port 127.0.0.1:{port} for {name}: {error.strerror}; "
+                        "choose another --worker-port-base (0: any free ports)"
+                    ) from None
                 sock.listen(1024)
                 sockets[name].append(sock)
     except BaseException:
@@ -136,10 +140,19 @@ def _worker_log_file(log_file: Path | None, var_dir: Path, function: str, index:
 
 
 class Cluster:
-    def __init__(self, host: str, port: int, *, processes: int, threads: int, functions: list[str] | None,
-                 background: bool, port_base: int | None, prepare_db: bool) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        processes: int,
+        threads: int,
+        functions: list[str] | None,
+        background: bool,
+        port_base: int | None,
+        prepare_db: bool,
+    ) -> None:
         from studyhub.core.config import get_settings
-
         from studyhub.core.routing import load_routing
 
         if processes < 2:
@@ -176,14 +189,20 @@ class Cluster:
             upstreams.setdefault(name, ["127.0.0.1:9"])
         media_root = None
         if self.settings.storage_url.startswith("file://"):
-            media_root = Path(self.settings.storage_url[len("file://"):])
+            media_root = Path(self.settings.storage_url[len("file://") :])
             media_root.mkdir(parents=True, exist_ok=True)
         # max_fails=0: a worker's port never refuses a connection (this process holds the socket),
         # so a dead worker only delays what waits in its backlog until its replacement accepts it
         # (well under a second). Nginx's default passive check would instead take the port out
         # for fail_timeout (10 s) and answer 503 when every process of a function died at once.
-        return render_config(upstreams, listen=f"{self.host}:{self.port}", prefix_dir=self.prefix_dir,
-                             standalone=True, media_root=media_root, server_options="max_fails=0")
+        return render_config(
+            upstreams,
+            listen=f"{self.host}:{self.port}",
+            prefix_dir=self.prefix_dir,
+            standalone=True,
+            media_root=media_root,
+            server_options="max_fails=0",
+        )
 
     @staticmethod
     def _all_functions() -> list[str]:
@@ -194,8 +213,17 @@ class Cluster:
     def start_worker(self, worker: Worker) -> None:
         fd = worker.sock.fileno()
         env = dict(os.environ, LOG_FILE=str(worker.log_file), PYTHONUNBUFFERED="1")
-        command = [sys.executable, "-m", "local.cluster", "--worker", worker.function, "--fd", str(fd),
-                   "--threads", str(self.threads)]
+        command = [
+            sys.executable,
+            "-m",
+            "local.cluster",
+            "--worker",
+            worker.function,
+            "--fd",
+            str(fd),
+            "--threads",
+            str(self.threads),
+        ]
         worker.proc = subprocess.Popen(command, env=env, pass_fds=(fd,), preexec_fn=_die_with_parent)
 
     def start_nginx(self) -> None:
@@ -213,10 +241,19 @@ class Cluster:
         state = {
             "listen": f"{self.host}:{self.port}",
             "pid": os.getpid(),
-            "nginx": {"pid": self.nginx.pid if self.nginx else None, "config": str(self.prefix_dir / "nginx.conf"),
-                      "access_log": str(self.prefix_dir / "access.log")},
-            "functions": {name: [{"port": w.port, "pid": w.proc.pid if w.proc else None, "log": str(w.log_file)}
-                                 for w in self.workers if w.function == name] for name in self.functions},
+            "nginx": {
+                "pid": self.nginx.pid if self.nginx else None,
+                "config": str(self.prefix_dir / "nginx.conf"),
+                "access_log": str(self.prefix_dir / "access.log"),
+            },
+            "functions": {
+                name: [
+                    {"port": w.port, "pid": w.proc.pid if w.proc else None, "log": str(w.log_file)}
+                    for w in self.workers
+                    if w.function == name
+                ]
+                for name in self.functions
+            },
         }
         tmp = self.state_file.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(state, indent=2))
@@ -247,8 +284,10 @@ class Cluster:
             if pending:
                 time.sleep(0.2)
         if pending and not self.stopping:
-            raise ClusterError("workers not answering after %.0f s: %s" % (
-                READY_TIMEOUT, ", ".join(f"{w.function}#{w.index}" for w in pending)))
+            raise ClusterError(
+                "workers not answering after %.0f s: %s"
+                % (READY_TIMEOUT, ", ".join(f"{w.function}#{w.index}" for w in pending))
+            )
 
     def run(self) -> int:
         from .serve import prepare, start_background
@@ -261,8 +300,11 @@ class Cluster:
         sockets = bind_sockets(self.functions, self.processes, self.port_base)
         for name in self.functions:
             for index, sock in enumerate(sockets[name]):
-                self.workers.append(Worker(name, index, sock, _worker_log_file(
-                    self.settings.log_file, self.settings.var_dir, name, index)))
+                self.workers.append(
+                    Worker(
+                        name, index, sock, _worker_log_file(self.settings.log_file, self.settings.var_dir, name, index)
+                    )
+                )
         self._install_signals()
         try:
             for worker in self.workers:
@@ -274,9 +316,14 @@ class Cluster:
             self.wait_ready()
             if self.stopping:
                 return 0
-            log.info("serving %s with %d processes each (ports %s) behind nginx on http://%s:%d/api",
-                     ", ".join(self.functions), self.processes,
-                     ", ".join(str(w.port) for w in self.workers), self.host, self.port)
+            log.info(
+                "serving %s with %d processes each (ports %s) behind nginx on http://%s:%d/api",
+                ", ".join(self.functions),
+                self.processes,
+                ", ".join(str(w.port) for w in self.workers),
+                self.host,
+                self.port,
+            )
             while not self.stopping:
                 status = self.supervise_once()
                 if status is not None:
@@ -291,8 +338,9 @@ class Cluster:
     def supervise_once(self) -> int | None:
         """Restart dead workers; an exit status when the cluster must end."""
         if self.nginx is not None and self.nginx.poll() is not None and not self.stopping:
-            log.error("nginx exited with status %s (see %s); stopping", self.nginx.returncode,
-                      self.prefix_dir / "error.log")
+            log.error(
+                "nginx exited with status %s (see %s); stopping", self.nginx.returncode, self.prefix_dir / "error.log"
+            )
             return 1
         now = time.monotonic()
         for worker in self.workers:
@@ -300,11 +348,23 @@ class Cluster:
                 continue
             worker.exits = [t for t in worker.exits if now - t < RESTART_WINDOW] + [now]
             if len(worker.exits) > RESTART_LIMIT:
-                log.error("%s worker %d on port %d exited %d times in %.0f s; stopping", worker.function,
-                          worker.index, worker.port, len(worker.exits), RESTART_WINDOW)
+                log.error(
+                    "%s worker %d on port %d exited %d times in %.0f s; stopping",
+                    worker.function,
+                    worker.index,
+                    worker.port,
+                    len(worker.exits),
+                    RESTART_WINDOW,
+                )
                 return 1
-            log.warning("%s worker %d (pid %d, port %d) exited with status %s; starting it again",
-                        worker.function, worker.index, worker.proc.pid, worker.port, worker.proc.returncode)
+            log.warning(
+                "%s worker %d (pid %d, port %d) exited with status %s; starting it again",
+                worker.function,
+                worker.index,
+                worker.proc.pid,
+                worker.port,
+                worker.proc.returncode,
+            )
             self.start_worker(worker)
             self.write_state()
         return None
@@ -346,18 +406,36 @@ def _wait(proc: subprocess.Popen, timeout: float) -> None:
         proc.wait(timeout=5)
 
 
-def run_cluster(host: str, port: int, *, processes: int, threads: int = 16, functions: list[str] | None = None,
-                background: bool = True, port_base: int | None = None, prepare_db: bool = True) -> int:
+def run_cluster(
+    host: str,
+    port: int,
+    *,
+    processes: int,
+    threads: int = 16,
+    functions: list[str] | None = None,
+    background: bool = True,
+    port_base: int | None = None,
+    prepare_db: bool = True,
+) -> int:
     """Run the cluster until SIGTERM/SIGINT; the exit status (0, or 1 when it had to give up)."""
     from studyhub.core.logs import setup_logging
 
     setup_logging()
-    cluster = Cluster(host, port, processes=processes, threads=threads, functions=functions,
-                      background=background, port_base=port_base, prepare_db=prepare_db)
+    cluster = Cluster(
+        host,
+        port,
+        processes=processes,
+        threads=threads,
+        functions=functions,
+        background=background,
+        port_base=port_base,
+        prepare_db=prepare_db,
+    )
     return cluster.run()
 
 
 # --- one worker process ---------------------------------------------------------------------
+
 
 def _worker_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m local.cluster", description="one cluster worker")
@@ -368,8 +446,15 @@ def _worker_main(argv: list[str]) -> None:
     sock = socket.socket(fileno=args.fd)
     from .serve import serve
 
-    serve("127.0.0.1", sock.getsockname()[1], threads=args.threads, functions=[args.worker],
-          prepare_db=False, background=False, sockets=[sock])
+    serve(
+        "127.0.0.1",
+        sock.getsockname()[1],
+        threads=args.threads,
+        functions=[args.worker],
+        prepare_db=False,
+        background=False,
+        sockets=[sock],
+    )
 
 
 if __name__ == "__main__":

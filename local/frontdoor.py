@@ -4,6 +4,7 @@
 as Nginx forwards it); a trailing slash is tolerated; media files are served under
 ``/api/media/``; anything else is the contract's JSON 404. Bodies over the limit are 413.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,10 +14,10 @@ from http import HTTPStatus
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import NotFound, PayloadTooLarge, StudyHubError
+from studyhub.core.routing import load_routing
 
 from .gateway import FunctionGateway, GatewayResponse, error
 from .loader import load_app
-from studyhub.core.routing import load_routing
 
 log = logging.getLogger("studyhub.frontdoor")
 MEDIA_PREFIX = "/media/"
@@ -34,11 +35,11 @@ class FrontDoor:
 
     def route(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> GatewayResponse:
         if path.startswith(self.prefix + "/") or path == self.prefix:
-            path = path[len(self.prefix):] or "/"
+            path = path[len(self.prefix) :] or "/"
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/")
         if path.startswith(MEDIA_PREFIX) and method in ("GET", "HEAD"):
-            return self.media(path[len(MEDIA_PREFIX):], method)
+            return self.media(path[len(MEDIA_PREFIX) :], method)
         group = path.split("/", 2)[1] if path.count("/") >= 1 else ""
         gateway = self.gateways.get(group)
         if gateway is None:
@@ -53,8 +54,11 @@ class FrontDoor:
         except StudyHubError as err:
             return error(err)
         mime = MEDIA_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-        headers = [("Content-Type", mime), ("Cache-Control", "public, max-age=86400"),
-                   ("X-Content-Type-Options", "nosniff")]
+        headers = [
+            ("Content-Type", mime),
+            ("Cache-Control", "public, max-age=86400"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
         return GatewayResponse(200, headers, data)
 
     def __call__(self, environ, start_response):
@@ -66,8 +70,9 @@ class FrontDoor:
         except UnicodeError:
             pass
         query = environ.get("QUERY_STRING", "")
-        headers = {key[5:].replace("_", "-").title(): value
-                   for key, value in environ.items() if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         headers.setdefault("X-Request-Id", uuid.uuid4().hex)
@@ -91,6 +96,5 @@ class FrontDoor:
             out.append(("X-Request-Id", headers["X-Request-Id"]))
         out.append(("Content-Length", str(len(response.body))))  # HEAD: the length GET would send
         start_response(status_line, out)
-        log.debug("%s %s -> %s in %.1f ms", method, path, response.status,
-                  (time.perf_counter() - started) * 1000)
+        log.debug("%s %s -> %s in %.1f ms", method, path, response.status, (time.perf_counter() - started) * 1000)
         return [b"" if method == "HEAD" else response.body]

@@ -3,6 +3,7 @@ proxy event, call ``app(event, context)`` exactly as Lambda would, decode the re
 
 Unknown paths and methods answer the contract's JSON 404/405 (API Gateway's habit is 403).
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,7 @@ class GatewayResponse:
 
 
 def error(err: StudyHubError, extra: dict[str, str] | None = None) -> GatewayResponse:
-    headers = [("Content-Type", "application/json; charset=utf-8"), *(extra or {}).items(),
-               *err.headers().items()]
+    headers = [("Content-Type", "application/json; charset=utf-8"), *(extra or {}).items(), *err.headers().items()]
     return GatewayResponse(err.status, headers, dumps(err.body()).encode())
 
 
@@ -77,8 +77,7 @@ class FunctionGateway:
                 "requestId": lowered.get("x-request-id") or str(uuid.uuid4()),
                 "identity": {"sourceIp": lowered.get("x-real-ip", "127.0.0.1")},
             },
-            "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace"))
-            if body else None,
+            "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,
             "isBase64Encoded": bool(body) and binary,
         }
 

@@ -3,6 +3,7 @@
 A function is just its ``app.py`` (its rules are in the layer, ``studyhub.domain.<group>``), so
 each app is imported under its own module name, ``studyhub_function_<name>``, and kept.
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -5,6 +5,7 @@ Every answer Nginx makes itself (unknown path, body too large, upstream down, mi
 file) is the contract's JSON with ``X-Request-Id``; answers from a function pass through as they
 are (``proxy_intercept_errors off``), so its own 404/503 JSON is never rewritten.
 """
+
 from __future__ import annotations
 
 import os
@@ -101,12 +102,13 @@ def render_config(
     add("    error_page 404 = @not_found;")
     add("    error_page 413 = @too_large;")
     add("    error_page 502 503 504 = @unavailable;")
-    add("    location = /studyhub-errors/400 { internal; "
-        f"{_json_return(400, Invalid('请求格式错误', code='bad_request'))} }}")
+    add(
+        "    location = /studyhub-errors/400 { internal; "
+        f"{_json_return(400, Invalid('请求格式错误', code='bad_request'))} }}"
+    )
     add(f"    location @not_found {{ {_json_return(404, not_found)} }}")
     # only media locations answer 405 themselves (functions answer their own, with their Allow)
-    add(f"    location @not_allowed {{ add_header Allow \"GET, HEAD\" always; "
-        f"{_json_return(405, MethodNotAllowed())} }}")
+    add(f'    location @not_allowed {{ add_header Allow "GET, HEAD" always; {_json_return(405, MethodNotAllowed())} }}')
     add(f"    location @too_large {{ {_json_return(413, PayloadTooLarge())} }}")
     add(f"    location @unavailable {{ {_json_return(503, Unavailable('upstream'))} }}")
     if media_root is not None:
@@ -155,8 +157,7 @@ def render_config(
     # files nor its own temp dirs under a private directory: run them as the owner instead.
     user = "user root;\n" if os.geteuid() == 0 else ""
     return (
-        user
-        + "worker_processes 1;\n"
+        user + "worker_processes 1;\n"
         f"pid {base}/nginx.pid;\n"
         f"error_log {base}/error.log warn;\n"
         "daemon off;\n"

@@ -1,5 +1,6 @@
 """``studyhub serve``: migrate, load reference data, then serve every function behind one
 front door with waitress (a production WSGI server: threads, no dev-server shortcuts)."""
+
 from __future__ import annotations
 
 import logging
@@ -9,17 +10,25 @@ log = logging.getLogger("studyhub.serve")
 
 def prepare() -> None:
     """Create/migrate the database and load reference data (idempotent)."""
-    from studyhub.migrations import runner as migrate
     from studyhub.core.db import session_scope
     from studyhub.domain.users.reference import seed_reference
+    from studyhub.migrations import runner as migrate
 
     migrate.upgrade()
     with session_scope() as session:
         seed_reference(session)
 
 
-def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | None = None,
-          prepare_db: bool = True, background: bool = True, sockets: list | None = None) -> None:
+def serve(
+    host: str,
+    port: int,
+    *,
+    threads: int = 16,
+    functions: list[str] | None = None,
+    prepare_db: bool = True,
+    background: bool = True,
+    sockets: list | None = None,
+) -> None:
     """``sockets``: already listening sockets to serve on instead of ``host:port`` (the cluster
     binds its workers' ports itself, ``local/cluster.py``)."""
     import waitress
@@ -40,9 +49,14 @@ def serve(host: str, port: int, *, threads: int = 16, functions: list[str] | Non
     try:
         where = {"sockets": sockets} if sockets else {"host": host, "port": port}
         waitress.serve(
-            app, **where, threads=threads, ident="studyhub",
+            app,
+            **where,
+            threads=threads,
+            ident="studyhub",
             max_request_body_size=settings.max_body_bytes + 1024 * 1024,
-            channel_timeout=60, connection_limit=1000, clear_untrusted_proxy_headers=True,
+            channel_timeout=60,
+            connection_limit=1000,
+            clear_untrusted_proxy_headers=True,
         )
     finally:
         if helpers:

@@ -162,8 +162,10 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("[\n" + body + "\n]\n", encoding="utf-8")
     print(f"{PACKAGE}=={VERSION} -> {OUT}")
-    print(f"provinces={counts['provinces']} cities={counts['cities']} districts={counts['districts']} "
-          f"total={len(rows)} bytes={OUT.stat().st_size}")
+    print(
+        f"provinces={counts['provinces']} cities={counts['cities']} districts={counts['districts']} "
+        f"total={len(rows)} bytes={OUT.stat().st_size}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ front door, factories, and the real services (MariaDB, Redis, moto's S3 server).
 ``mysql`` (MariaDB + Redis). Under ``CI=true`` a missing MariaDB or Redis fails the run; on a
 developer machine those tests are skipped with the reason.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -89,8 +90,19 @@ def _restore_env(saved: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
-BASE_ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "STORAGE_URL", "MEDIA_URL", "CELERY_BROKER_URL", "SMTP_URL",
-                 "ELASTICSEARCH_URL", "JWT_SECRET", "STUDYHUB_VAR_DIR", "CACHE_KEY_PREFIX", "LOG_FILE")
+BASE_ENV_KEYS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_URL",
+    "MEDIA_URL",
+    "CELERY_BROKER_URL",
+    "SMTP_URL",
+    "ELASTICSEARCH_URL",
+    "JWT_SECRET",
+    "STUDYHUB_VAR_DIR",
+    "CACHE_KEY_PREFIX",
+    "LOG_FILE",
+)
 
 
 @pytest.fixture(scope="session", params=["embedded", "mysql"])
@@ -212,7 +224,7 @@ class ApiClient:
     def delete(self, url, **kw):
         return self.request("DELETE", url, **kw)
 
-    def as_user(self, user) -> "ApiClient":
+    def as_user(self, user) -> ApiClient:
         clone = ApiClient.__new__(ApiClient)
         clone.http = self.http
         clone.token = token_for(user)
@@ -251,6 +263,7 @@ def pytest_terminal_summary(terminalreporter):
 
 # --- factories -------------------------------------------------------------------------------
 
+
 def store(row):
     """Insert one ORM row in its own committed transaction and return it loaded."""
     from studyhub.core.db import session_scope
@@ -288,8 +301,14 @@ def make_user(platform):
     from studyhub.core.db import session_scope
     from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID, Group, User
 
-    def factory(role: str | None = None, *, username: str | None = None, password: str = DEFAULT_PASSWORD,
-                email: str | None = None, is_active: bool = True):
+    def factory(
+        role: str | None = None,
+        *,
+        username: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        email: str | None = None,
+        is_active: bool = True,
+    ):
         username = username or f"{role or 'user'}{next(_names)}"
         with session_scope() as session:
             groups = []
@@ -297,9 +316,14 @@ def make_user(platform):
                 groups = [session.get(Group, TEACHER_GROUP_ID)]
             elif role == "student":
                 groups = [session.get(Group, STUDENT_GROUP_ID)]
-            user = User(username=username, password=password_hash(password),
-                        email=email if email is not None else f"{username}@example.com",
-                        is_superuser=role == "superuser", is_active=is_active, groups=groups)
+            user = User(
+                username=username,
+                password=password_hash(password),
+                email=email if email is not None else f"{username}@example.com",
+                is_superuser=role == "superuser",
+                is_active=is_active,
+                groups=groups,
+            )
             session.add(user)
             session.flush()
             session.refresh(user)
@@ -336,8 +360,10 @@ def login(client: ApiClient, username: str, password: str = DEFAULT_PASSWORD):
     key = str(uuid.uuid4())
     image = client.get(f"/api/users/image/verification/{key}", headers={"Accept": "image/png"})
     assert image.status_code == 200, image.text
-    return client.post("/api/users/login", json={
-        "username": username, "password": password, "uuid": key, "verify": captcha_answer(key)})
+    return client.post(
+        "/api/users/login",
+        json={"username": username, "password": password, "uuid": key, "verify": captcha_answer(key)},
+    )
 
 
 # --- Nginx (Debian's nginx-light) for the front-door tests ---------------------------------
@@ -353,6 +379,7 @@ def nginx_bin() -> str:
 
 
 # --- moto's S3 server ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def s3_server():
@@ -370,6 +397,7 @@ def s3_server():
 
 # --- a real Celery worker --------------------------------------------------------------------
 
+
 @pytest.fixture
 def job_worker(platform):
     """A real Celery worker (Celery's test worker: a thread, solo pool) consuming the current
@@ -381,6 +409,7 @@ def job_worker(platform):
     from jobs.celery_app import get_celery, purge
 
     purge()
-    with start_worker(get_celery(), pool="solo", perform_ping_check=False, loglevel="INFO",
-                      shutdown_timeout=30) as worker:
+    with start_worker(
+        get_celery(), pool="solo", perform_ping_check=False, loglevel="INFO", shutdown_timeout=30
+    ) as worker:
         yield worker

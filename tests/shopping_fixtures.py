@@ -1,6 +1,7 @@
 """Factories and fixtures for the shopping tests: commodities, addresses, carts, a test "Alipay"
 (RSA key pairs generated here: one for our app, one acting as Alipay's), signed notifications,
 and concurrent HTTP requests through the real front door (one HTTP client per thread)."""
+
 from __future__ import annotations
 
 import base64
@@ -18,6 +19,7 @@ APP_ID = "2021000000000001"
 
 # --- factories (arrange through the database; act through HTTP) -------------------------------
 
+
 def make_commodity(name: str = "Python 编程", price: str = "39.90", stock: int = 10, **extra) -> int:
     from studyhub.core.db import session_scope
     from studyhub.models.shopping import Commodity
@@ -34,8 +36,15 @@ def make_address(user, *, place: str = "天河路 1 号", receiver: str = "张�
     from studyhub.models.users import Address
 
     with session_scope() as session:
-        address = Address(user_id=user.id, province_id=GUANGDONG, city_id=GUANGZHOU, district_id=TIANHE,
-                          place=place, receiver=receiver, mobile=mobile)
+        address = Address(
+            user_id=user.id,
+            province_id=GUANGDONG,
+            city_id=GUANGZHOU,
+            district_id=TIANHE,
+            place=place,
+            receiver=receiver,
+            mobile=mobile,
+        )
         session.add(address)
         session.flush()
         return address.id
@@ -88,8 +97,9 @@ def backdate_order(order_id: str, seconds: int) -> None:
     from studyhub.models.shopping import Order
 
     with session_scope() as session:
-        session.execute(update(Order).where(Order.order_id == order_id)
-                        .values(create_time=utcnow() - timedelta(seconds=seconds)))
+        session.execute(
+            update(Order).where(Order.order_id == order_id).values(create_time=utcnow() - timedelta(seconds=seconds))
+        )
 
 
 def place_order(api, cart_ids, address_id, pay_method: int = 1):
@@ -105,6 +115,7 @@ def buy(api, user, commodity_id: int, number: int = 1, pay_method: int = 1) -> d
 
 
 # --- concurrency ---------------------------------------------------------------------------
+
 
 def front_door():
     import conftest
@@ -143,6 +154,7 @@ def bearer(token: str) -> dict[str, str]:
 
 # --- a test "Alipay" ----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def rsa_keys():
     """Two RSA key pairs: our app's (signs pay URLs) and "Alipay's" (signs notifications)."""
@@ -151,22 +163,32 @@ def rsa_keys():
 
     def pair():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()).decode()
-        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        private_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        public_pem = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         return key, private_pem, public_pem
 
     return {"app": pair(), "alipay": pair()}
 
 
-ALIPAY_ENV = ("ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "ALIPAY_SANDBOX",
-              "ALIPAY_RETURN_URL", "ALIPAY_NOTIFY_URL")
+ALIPAY_ENV = (
+    "ALIPAY_APP_ID",
+    "ALIPAY_APP_PRIVATE_KEY",
+    "ALIPAY_PUBLIC_KEY",
+    "ALIPAY_SANDBOX",
+    "ALIPAY_RETURN_URL",
+    "ALIPAY_NOTIFY_URL",
+)
 
 
 def configure_alipay(**values: str | None) -> None:
-    from studyhub.core import config
     from studyhub.clients import alipay as payments
+    from studyhub.core import config
 
     for name in ALIPAY_ENV:
         os.environ.pop(name, None)
@@ -202,19 +224,39 @@ def alipay_sign(params: dict[str, str], private_key) -> dict[str, str]:
     return {**data, "sign_type": "RSA2", "sign": base64.b64encode(signature).decode()}
 
 
-def notification(order: dict, *, trade_no: str = "2026112422001400000000000001", amount: str | None = None,
-                 trade_status: str = "TRADE_SUCCESS", app_id: str = APP_ID) -> dict[str, str]:
+def notification(
+    order: dict,
+    *,
+    trade_no: str = "2026112422001400000000000001",
+    amount: str | None = None,
+    trade_status: str = "TRADE_SUCCESS",
+    app_id: str = APP_ID,
+) -> dict[str, str]:
     """The fields of an Alipay asynchronous notification for ``order`` (unsigned)."""
     return {
-        "gmt_create": "2026-11-24 13:05:09", "charset": "utf-8", "seller_email": "seller@example.com",
-        "subject": f"StudyHub 订单 {order['order_id']}", "buyer_id": "2088102177846875",
-        "invoice_amount": amount or order["total_amount"], "notify_id": "2026112400222130510070001234567890",
+        "gmt_create": "2026-11-24 13:05:09",
+        "charset": "utf-8",
+        "seller_email": "seller@example.com",
+        "subject": f"StudyHub 订单 {order['order_id']}",
+        "buyer_id": "2088102177846875",
+        "invoice_amount": amount or order["total_amount"],
+        "notify_id": "2026112400222130510070001234567890",
         "fund_bill_list": '[{"amount":"%s","fundChannel":"ALIPAYACCOUNT"}]' % (amount or order["total_amount"]),
-        "notify_type": "trade_status_sync", "trade_status": trade_status, "receipt_amount": amount or order["total_amount"],
-        "app_id": app_id, "buyer_pay_amount": amount or order["total_amount"], "seller_id": "2088102177296610",
-        "gmt_payment": "2026-11-24 13:05:20", "notify_time": "2026-11-24 13:05:21", "version": "1.0",
-        "out_trade_no": order["order_id"], "total_amount": amount or order["total_amount"], "trade_no": trade_no,
-        "auth_app_id": app_id, "buyer_logon_id": "csq***@sandbox.com", "point_amount": "0.00",
+        "notify_type": "trade_status_sync",
+        "trade_status": trade_status,
+        "receipt_amount": amount or order["total_amount"],
+        "app_id": app_id,
+        "buyer_pay_amount": amount or order["total_amount"],
+        "seller_id": "2088102177296610",
+        "gmt_payment": "2026-11-24 13:05:20",
+        "notify_time": "2026-11-24 13:05:21",
+        "version": "1.0",
+        "out_trade_no": order["order_id"],
+        "total_amount": amount or order["total_amount"],
+        "trade_no": trade_no,
+        "auth_app_id": app_id,
+        "buyer_logon_id": "csq***@sandbox.com",
+        "point_amount": "0.00",
     }
 
 

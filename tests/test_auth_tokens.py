@@ -1,4 +1,5 @@
 """API.md §1 Auth: only HS256 with our secret, unexpired, for an active user."""
+
 import base64
 import json
 import time
@@ -40,8 +41,9 @@ def test_other_algorithm_and_bad_signature_are_refused(client, platform, student
 
 def test_expired_token_is_401(client, platform, student):
     past = int(time.time()) - 100_000
-    token = jwt.encode({"sub": str(student.id), "iat": past, "exp": past + 60}, platform.env["JWT_SECRET"],
-                       algorithm="HS256")
+    token = jwt.encode(
+        {"sub": str(student.id), "iat": past, "exp": past + 60}, platform.env["JWT_SECRET"], algorithm="HS256"
+    )
     response = _get_me(client, student, token)
     assert response.status_code == 401 and response.json()["code"] == "token_expired"
 

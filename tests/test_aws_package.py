@@ -5,6 +5,7 @@ them: a browser's ``<img>`` gets the captcha as PNG bytes, JSON and multipart bo
 base64-encoded and are still understood. Celery on SQS: a job fired by the scheduler's handler
 goes through moto's SQS server and is run by a real ``celery -A jobs worker`` subprocess.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,7 +21,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import captcha_answer, reset_clients
 from shopping_fixtures import backdate_order, buy, commodity_state, make_commodity, order_row
 
@@ -42,9 +42,26 @@ def packaged(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sam")
     env = dict(os.environ, AWS_DEFAULT_REGION=REGION)
     result = subprocess.run(
-        [sys.executable, "infra/aws/package.py", "--out", str(out), "--stage", "prod", "--layer-arn", LAYER_ARN,
-         "--set", "CELERY_BROKER_URL=sqs://", "--set", "ALIPAY_SANDBOX=false"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "infra/aws/package.py",
+            "--out",
+            str(out),
+            "--stage",
+            "prod",
+            "--layer-arn",
+            LAYER_ARN,
+            "--set",
+            "CELERY_BROKER_URL=sqs://",
+            "--set",
+            "ALIPAY_SANDBOX=false",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -59,11 +76,13 @@ def api_definition(packaged: Path, name: str) -> dict:
 
 # --- the templates ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", list(routing().functions))
 def test_every_functions_api_routes_equal_routes_yaml(packaged, name):
     paths = api_definition(packaged, name)["paths"]
-    declared = {(path, method.upper()) for path, methods in paths.items() for method in methods
-                if method != "parameters"}
+    declared = {
+        (path, method.upper()) for path, methods in paths.items() for method in methods if method != "parameters"
+    }
     expected = {(path, method) for path, methods in routing().functions[name].routes for method in methods}
     assert declared == expected
 
@@ -74,8 +93,11 @@ def test_every_function_runs_on_the_layer_under_api_with_the_stage_settings(pack
     handler = resources["APIHandler"]["Properties"]
     assert handler["Runtime"] == "python3.11" and handler["Handler"] == "app.app"
     assert handler["Layers"] == [LAYER_ARN]
-    assert handler["Environment"]["Variables"] == {"ALIPAY_SANDBOX": "false", "CELERY_BROKER_URL": "sqs://",
-                                                   "STUDYHUB_VAR_DIR": "/tmp/studyhub"}
+    assert handler["Environment"]["Variables"] == {
+        "ALIPAY_SANDBOX": "false",
+        "CELERY_BROKER_URL": "sqs://",
+        "STUDYHUB_VAR_DIR": "/tmp/studyhub",
+    }
     assert resources["RestAPI"]["Properties"]["StageName"] == "api"  # https://.../api/<group>/...
 
 
@@ -88,14 +110,18 @@ def test_binary_media_types_include_any_type_for_browser_accept_headers(packaged
 @pytest.mark.parametrize("name", list(routing().functions))
 def test_api_gateways_own_answers_are_the_contracts_json(packaged, name):
     responses = api_definition(packaged, name)["x-amazon-apigateway-gateway-responses"]
-    for kind in ("MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND", "REQUEST_TOO_LARGE", "DEFAULT_4XX",
-                 "DEFAULT_5XX"):
+    for kind in (
+        "MISSING_AUTHENTICATION_TOKEN",
+        "RESOURCE_NOT_FOUND",
+        "REQUEST_TOO_LARGE",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    ):
         headers = responses[kind]["responseParameters"]
         assert headers["gatewayresponse.header.Content-Type"] == "'application/json; charset=utf-8'"
     unknown = responses["MISSING_AUTHENTICATION_TOKEN"]  # API Gateway's 403 for an unknown path
     assert unknown["statusCode"] == "404"
-    assert json.loads(unknown["responseTemplates"]["application/json"]) == {"detail": "接口不存在",
-                                                                             "code": "not_found"}
+    assert json.loads(unknown["responseTemplates"]["application/json"]) == {"detail": "接口不存在", "code": "not_found"}
     too_large = responses["REQUEST_TOO_LARGE"]
     assert too_large["statusCode"] == "413"
     assert json.loads(too_large["responseTemplates"]["application/json"])["code"] == "payload_too_large"
@@ -133,9 +159,14 @@ def test_inline_layer_puts_the_layer_into_the_function_zip_for_localstack(tmp_pa
         archive.writestr("python/studyhub_probe/__init__.py", "VALUE = 42\n")
         archive.writestr("python/app.py", "raise SystemExit('the function keeps its own app.py')\n")
     out = tmp_path / "sam"
-    result = subprocess.run([sys.executable, "infra/aws/package.py", "--out", str(out), "--only", "users",
-                             "--inline-layer", str(layer)], cwd=ROOT, env=dict(os.environ, AWS_DEFAULT_REGION=REGION),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "infra/aws/package.py", "--out", str(out), "--only", "users", "--inline-layer", str(layer)],
+        cwd=ROOT,
+        env=dict(os.environ, AWS_DEFAULT_REGION=REGION),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(out / "users" / "deployment.zip") as archive:
         assert archive.read("studyhub_probe/__init__.py") == b"VALUE = 42\n"
@@ -168,8 +199,9 @@ def test_committed_schedule_json_is_routes_yaml_jobs():
         from package import SCHEDULE_FILE, render_schedule
     finally:
         sys.path.remove(str(ROOT / "infra" / "aws"))
-    assert SCHEDULE_FILE.read_text(encoding="utf-8") == render_schedule(), \
+    assert SCHEDULE_FILE.read_text(encoding="utf-8") == render_schedule(), (
         "routes.yaml jobs changed: run python infra/aws/package.py (or copy its schedule) and commit"
+    )
 
 
 def test_configure_stage_writes_the_layer_and_settings_into_every_function(tmp_path):
@@ -177,37 +209,64 @@ def test_configure_stage_writes_the_layer_and_settings_into_every_function(tmp_p
     for name in routing().functions:
         (functions / name / ".chalice").mkdir(parents=True)
         (functions / name / ".chalice" / "config.json").write_text(
-            (ROOT / "functions" / name / ".chalice" / "config.json").read_text())
+            (ROOT / "functions" / name / ".chalice" / "config.json").read_text()
+        )
     env_file = tmp_path / "prod.env"
     env_file.write_text("# secrets stay out of git\nJWT_SECRET='s3cret value'\nexport REDIS_URL=redis://cache:6379/0\n")
-    script = [sys.executable, str(ROOT / "infra" / "aws" / "configure_stage.py"), "--functions-dir", str(functions),
-              "--no-scheduler", "--stage", "prod"]
-    result = subprocess.run(script + ["--layer-arn", LAYER_ARN, "--env-file", str(env_file), "--set",
-                                      "CELERY_BROKER_URL=sqs://"], capture_output=True, text=True, timeout=60)
+    script = [
+        sys.executable,
+        str(ROOT / "infra" / "aws" / "configure_stage.py"),
+        "--functions-dir",
+        str(functions),
+        "--no-scheduler",
+        "--stage",
+        "prod",
+    ]
+    result = subprocess.run(
+        script + ["--layer-arn", LAYER_ARN, "--env-file", str(env_file), "--set", "CELERY_BROKER_URL=sqs://"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     for name in routing().functions:
         config = json.loads((functions / name / ".chalice" / "config.json").read_text())
-        assert config["stages"]["dev"] == json.loads(
-            (ROOT / "functions" / name / ".chalice" / "config.json").read_text())["stages"]["dev"]  # untouched
+        assert (
+            config["stages"]["dev"]
+            == json.loads((ROOT / "functions" / name / ".chalice" / "config.json").read_text())["stages"]["dev"]
+        )  # untouched
         prod = config["stages"]["prod"]
         assert prod["layers"] == [LAYER_ARN] and prod["api_gateway_stage"] == "api"
-        assert prod["environment_variables"] == {"CELERY_BROKER_URL": "sqs://", "JWT_SECRET": "s3cret value",
-                                                 "REDIS_URL": "redis://cache:6379/0",
-                                                 "STUDYHUB_VAR_DIR": "/tmp/studyhub"}
+        assert prod["environment_variables"] == {
+            "CELERY_BROKER_URL": "sqs://",
+            "JWT_SECRET": "s3cret value",
+            "REDIS_URL": "redis://cache:6379/0",
+            "STUDYHUB_VAR_DIR": "/tmp/studyhub",
+        }
     refused = subprocess.run(script + ["--layer-arn", "studyhub-common"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "not a Lambda layer version ARN" in refused.stderr
 
 
 # --- what API Gateway does with those binary media types, run through the apps -----------------
 
+
 def _matches(binary_types: list[str], mime: str) -> bool:
     mime = mime.split(";")[0].strip().lower()
-    return any(t == "*/*" or t == mime or (t.endswith("/*") and mime.split("/")[0] == t.split("/")[0])
-               for t in (t.lower() for t in binary_types))
+    return any(
+        t == "*/*" or t == mime or (t.endswith("/*") and mime.split("/")[0] == t.split("/")[0])
+        for t in (t.lower() for t in binary_types)
+    )
 
 
-def api_gateway(function: str, binary_types: list[str], method: str, path: str, *,
-                headers: dict[str, str] | None = None, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+def api_gateway(
+    function: str,
+    binary_types: list[str],
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+) -> tuple[int, dict[str, str], bytes]:
     """A REST API's Lambda proxy integration, as documented: a request body whose Content-Type
     matches a binary media type reaches the function base64-encoded; a base64 answer is turned
     back into bytes only when the request's *first* Accept type matches one, else the client
@@ -222,11 +281,23 @@ def api_gateway(function: str, binary_types: list[str], method: str, path: str, 
     binary_in = bool(body) and _matches(binary_types, headers.get("content-type", ""))
     match = RouteMatcher(list(app.routes)).match_route(path)
     event = {
-        "resource": match.route, "path": path, "httpMethod": method, "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
-        "multiValueQueryStringParameters": None, "pathParameters": match.captured or None, "stageVariables": None,
-        "requestContext": {"resourcePath": match.route, "httpMethod": method, "path": "/api" + path, "stage": "api",
-                           "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "203.0.113.9"}},
+        "resource": match.route,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": match.captured or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": match.route,
+            "httpMethod": method,
+            "path": "/api" + path,
+            "stage": "api",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "203.0.113.9"},
+        },
         "body": (base64.b64encode(body).decode() if binary_in else body.decode()) if body else None,
         "isBase64Encoded": binary_in,
     }
@@ -255,8 +326,13 @@ def test_captcha_reaches_a_browser_img_as_png_only_with_the_packaged_binary_type
     # them, and the browser would get base64 text labelled image/png
     chalice_types = list(load_app("users").api.binary_types)
     assert "*/*" not in chalice_types
-    _, _, text = api_gateway("users", chalice_types, "GET", path.replace(path[-36:], str(uuid.uuid4())),
-                             headers={"Accept": BROWSER_IMG_ACCEPT})
+    _, _, text = api_gateway(
+        "users",
+        chalice_types,
+        "GET",
+        path.replace(path[-36:], str(uuid.uuid4())),
+        headers={"Accept": BROWSER_IMG_ACCEPT},
+    )
     assert not text.startswith(b"\x89PNG") and base64.b64decode(text).startswith(b"\x89PNG")
 
 
@@ -265,10 +341,17 @@ def test_json_and_multipart_bodies_arrive_base64_and_json_answers_stay_text(plat
     user = make_user("student")
     key = str(uuid.uuid4())
     api_gateway("users", types, "GET", f"/users/image/verification/{key}", headers={"Accept": "image/png"})
-    login = json.dumps({"username": user.username, "password": "correct-horse-1", "uuid": key,
-                        "verify": captcha_answer(key)}).encode()
-    status, headers, data = api_gateway("users", types, "POST", "/users/login", body=login,
-                                        headers={"Content-Type": "application/json", "Accept": "application/json"})
+    login = json.dumps(
+        {"username": user.username, "password": "correct-horse-1", "uuid": key, "verify": captcha_answer(key)}
+    ).encode()
+    status, headers, data = api_gateway(
+        "users",
+        types,
+        "POST",
+        "/users/login",
+        body=login,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     assert status == 200, data  # the base64 body was decoded by Chalice and parsed
     assert headers["content-type"].startswith("application/json")
     answer = json.loads(data)  # plain JSON text, not base64
@@ -279,22 +362,39 @@ def test_json_and_multipart_bodies_arrive_base64_and_json_answers_stay_text(plat
     picture = io.BytesIO()
     Image.new("RGB", (32, 32), (200, 30, 30)).save(picture, format="PNG")
     boundary = uuid.uuid4().hex
-    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\n"
-            f"Content-Type: image/png\r\n\r\n").encode() + picture.getvalue() + f"\r\n--{boundary}--\r\n".encode()
-    status, _, data = api_gateway("users", types, "POST", f"/users/users/{user.id}/avatar", body=form, headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Bearer {answer['token']}",
-        "Accept": "application/json, text/plain, */*"})
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="me.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + picture.getvalue()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, _, data = api_gateway(
+        "users",
+        types,
+        "POST",
+        f"/users/users/{user.id}/avatar",
+        body=form,
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Authorization": f"Bearer {answer['token']}",
+            "Accept": "application/json, text/plain, */*",
+        },
+    )
     assert status == 200, data
     assert json.loads(data)["data"].endswith(".png")
 
 
 # --- Celery on SQS (moto's server), fired by the scheduler's handler ---------------------------------
 
+
 def _load_scheduler():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("studyhub_aws_scheduler", ROOT / "infra" / "aws" / "scheduler"
-                                                  / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        "studyhub_aws_scheduler", ROOT / "infra" / "aws" / "scheduler" / "app.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -308,8 +408,12 @@ def sqs_server(tmp_path):
     from conftest import free_port, port_open
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not port_open("127.0.0.1", port, timeout=0.2):
@@ -331,8 +435,12 @@ def test_scheduled_cleanup_goes_through_sqs_to_a_real_worker(platform, client, s
 
     endpoint = sqs_server.removeprefix("http://")
     broker = f"sqs://testing:testing@{endpoint}"
-    overrides = {"CELERY_BROKER_URL": broker, "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                 "AWS_SECRET_ACCESS_KEY": "testing"}
+    overrides = {
+        "CELERY_BROKER_URL": broker,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
     saved = {k: os.environ.get(k) for k in overrides}
     os.environ.update(overrides)
     reset_clients()
@@ -341,15 +449,44 @@ def test_scheduled_cleanup_goes_through_sqs_to_a_real_worker(platform, client, s
     try:
         with log.open("wb") as fh:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "jobs", "worker", "--pool", "solo", "--loglevel", "INFO",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat", "--hostname", f"sqs-{uuid.uuid4().hex[:6]}@%h"],
-                cwd=ROOT, env=dict(os.environ), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "jobs",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--hostname",
+                    f"sqs-{uuid.uuid4().hex[:6]}@%h",
+                ],
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         scheduler = _load_scheduler()
-        fired = scheduler.shopping_cleanup({"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                                            "source": "aws.events", "account": "123456789012",
-                                            "time": "2026-11-24T06:00:00Z", "region": REGION,
-                                            "resources": ["arn:aws:events:us-east-1:123456789012:rule/cleanup"],
-                                            "detail": {}}, None)
+        fired = scheduler.shopping_cleanup(
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": "2026-11-24T06:00:00Z",
+                "region": REGION,
+                "resources": ["arn:aws:events:us-east-1:123456789012:rule/cleanup"],
+                "detail": {},
+            },
+            None,
+        )
         assert fired == {"queued": "studyhub.shopping.cleanup"}
         deadline = time.monotonic() + 45
         while order_row(order["order_id"]).status != 6 and time.monotonic() < deadline:

@@ -1,10 +1,10 @@
 """The cache interface on both backends: Redis and the embedded (diskcache) cache."""
+
 import subprocess
 import sys
 import time
 
 import pytest
-
 from conftest import REDIS_URL, RUN_ID, require_service
 
 
@@ -54,8 +54,10 @@ def test_embedded_cache_is_shared_between_processes(tmp_path):
 
     directory = str(tmp_path / "shared")
     EmbeddedCache(directory, "p:").set("from-parent", "hello", ttl=60)
-    code = (f"from studyhub.clients.cache import EmbeddedCache; c = EmbeddedCache({directory!r}, 'p:');"
-            "print(c.get('from-parent')); c.set('from-child', 42, ttl=60)")
+    code = (
+        f"from studyhub.clients.cache import EmbeddedCache; c = EmbeddedCache({directory!r}, 'p:');"
+        "print(c.get('from-parent')); c.set('from-child', 42, ttl=60)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "hello"
     assert EmbeddedCache(directory, "p:").get("from-child") == 42

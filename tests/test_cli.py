@@ -1,4 +1,5 @@
 """API.md §8: the studyhub command, run as operators run it (a real subprocess)."""
+
 import os
 import subprocess
 import sys
@@ -8,13 +9,15 @@ import jwt
 
 def run(platform, *args, env=None):
     full_env = {**os.environ, **platform.env, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "studyhub.ops.cli", *args], capture_output=True, text=True,
-                          env=full_env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "studyhub.ops.cli", *args], capture_output=True, text=True, env=full_env, timeout=120
+    )
 
 
 def test_createsuperuser_then_token(platform):
-    created = run(platform, "createsuperuser", "--username", "ops", "--password", "ops-password-1",
-                  "--email", "ops@example.com")
+    created = run(
+        platform, "createsuperuser", "--username", "ops", "--password", "ops-password-1", "--email", "ops@example.com"
+    )
     assert created.returncode == 0, created.stderr
     assert "ops" in created.stdout and "ops-password-1" not in created.stdout + created.stderr
     token = run(platform, "token", "ops")

@@ -1,11 +1,11 @@
 """API.md §5 articles: who may write, the JSON, pagination, soft delete, and the page view that
 every read adds exactly once — also under 50 concurrent reads — on both stacks."""
+
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
 
 import pytest
-
 from community_fixtures import make_article, make_comment  # noqa: F401 - fixtures
 
 ARTICLE_KEYS = {"id", "title", "content", "user", "user_name", "page_view", "create_time", "update_time"}
@@ -23,6 +23,7 @@ def page_view_in_db(article_id: int) -> int:
 
 # --- auth ------------------------------------------------------------------------------------
 
+
 def test_anonymous_cannot_list_read_or_write_articles(client, make_article, student):
     article = make_article(student)
     assert client.get("/api/community/articles").status_code == 401
@@ -35,10 +36,19 @@ def test_anonymous_cannot_list_read_or_write_articles(client, make_article, stud
 
 # --- create ------------------------------------------------------------------------------------
 
+
 def test_any_signed_in_user_posts_an_article_as_its_author(client, student):
-    response = client.as_user(student).post("/api/community/articles", json={
-        "title": "我的第一篇文章", "content": "Python 中的列表推导式", "user": 999, "page_view": 1000, "id": 10**9,
-        "extra": "ignored"})
+    response = client.as_user(student).post(
+        "/api/community/articles",
+        json={
+            "title": "我的第一篇文章",
+            "content": "Python 中的列表推导式",
+            "user": 999,
+            "page_view": 1000,
+            "id": 10**9,
+            "extra": "ignored",
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == ARTICLE_KEYS
@@ -50,13 +60,16 @@ def test_any_signed_in_user_posts_an_article_as_its_author(client, student):
     assert [a["id"] for a in listed["results"]] == [body["id"]]
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"content": "正文"}, "title"),
-    ({"title": "标题"}, "content"),
-    ({"title": "   ", "content": "正文"}, "title"),
-    ({"title": "x" * 201, "content": "正文"}, "title"),
-    ({"title": 5, "content": "正文"}, "title"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"content": "正文"}, "title"),
+        ({"title": "标题"}, "content"),
+        ({"title": "   ", "content": "正文"}, "title"),
+        ({"title": "x" * 201, "content": "正文"}, "title"),
+        ({"title": 5, "content": "正文"}, "title"),
+    ],
+)
 def test_invalid_article_is_400_with_field_errors_and_nothing_stored(client, student, payload, field):
     response = client.as_user(student).post("/api/community/articles", json=payload)
     assert response.status_code == 400
@@ -66,9 +79,11 @@ def test_invalid_article_is_400_with_field_errors_and_nothing_stored(client, stu
 
 # --- list and read -----------------------------------------------------------------------------
 
+
 def test_articles_are_listed_newest_first_paginated_with_user_name(client, make_article, teacher, student):
-    made = [make_article(teacher if i % 2 else student, title=f"文章{i}", age=timedelta(minutes=60 - i))
-            for i in range(12)]
+    made = [
+        make_article(teacher if i % 2 else student, title=f"文章{i}", age=timedelta(minutes=60 - i)) for i in range(12)
+    ]
     api = client.as_user(student)
     first = api.get("/api/community/articles?size=5").json()
     assert first["count"] == 12
@@ -118,13 +133,18 @@ def test_trailing_slash_works_for_articles(client, make_article, student):
 def test_unknown_article_is_404_for_every_method(client, student, article_id):
     api = client.as_user(student)
     url = f"/api/community/articles/{article_id}"
-    for response in (api.get(url), api.put(url, json={"title": "t", "content": "c"}),
-                     api.patch(url, json={"title": "t"}), api.delete(url)):
+    for response in (
+        api.get(url),
+        api.put(url, json={"title": "t", "content": "c"}),
+        api.patch(url, json={"title": "t"}),
+        api.delete(url),
+    ):
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
 
 
 # --- change and delete -------------------------------------------------------------------------
+
 
 def test_author_puts_and_patches_and_the_article_moves_to_the_top(client, make_article, student):
     edited = make_article(student, title="旧标题", content="旧正文", age=timedelta(hours=2), page_view=7)
@@ -150,8 +170,9 @@ def test_put_needs_every_field(client, make_article, student):
 
 def test_read_only_fields_cannot_be_changed(client, make_article, student, teacher):
     article = make_article(student, page_view=3)
-    response = client.as_user(student).patch(f"/api/community/articles/{article.id}",
-                                              json={"page_view": 100000, "user": teacher.id, "title": "改"})
+    response = client.as_user(student).patch(
+        f"/api/community/articles/{article.id}", json={"page_view": 100000, "user": teacher.id, "title": "改"}
+    )
     assert response.status_code == 200
     assert response.json()["page_view"] == 3 and response.json()["user"] == student.id
     assert page_view_in_db(article.id) == 3
@@ -162,9 +183,11 @@ def test_another_user_cannot_change_or_delete_an_article(client, make_article, m
     for other in (teacher, make_user("student")):
         api = client.as_user(other)
         assert api.get(f"/api/community/articles/{article.id}").status_code == 200  # readable by all
-        for response in (api.put(f"/api/community/articles/{article.id}", json={"title": "x", "content": "y"}),
-                         api.patch(f"/api/community/articles/{article.id}", json={"title": "x"}),
-                         api.delete(f"/api/community/articles/{article.id}")):
+        for response in (
+            api.put(f"/api/community/articles/{article.id}", json={"title": "x", "content": "y"}),
+            api.patch(f"/api/community/articles/{article.id}", json={"title": "x"}),
+            api.delete(f"/api/community/articles/{article.id}"),
+        ):
             assert response.status_code == 403
             assert response.json()["code"] == "permission_denied"
     body = client.as_user(student).get(f"/api/community/articles/{article.id}").json()
@@ -202,6 +225,7 @@ def test_delete_is_soft_204_then_404_and_gone_from_lists(client, make_article, s
 
 
 # --- concurrency -------------------------------------------------------------------------------
+
 
 def test_50_concurrent_reads_raise_page_view_by_exactly_50(client, make_article, make_user, teacher):
     """Each thread is its own HTTP request through the front door, with its own DB session and

@@ -2,12 +2,21 @@
 first, ``reply_username`` = the author answered), replies to replies under the same top-level
 comment, ``parent_comment`` of another article 400, unknown article 400, soft delete, and a
 statement count that does not grow with the number of comments — on both stacks."""
-import pytest
 
+import pytest
 from community_fixtures import make_article, make_comment  # noqa: F401 - fixtures
 
-COMMENT_KEYS = {"id", "article", "content", "user", "user_name", "user_avatar", "parent_comment",
-                "create_time", "sonComments"}
+COMMENT_KEYS = {
+    "id",
+    "article",
+    "content",
+    "user",
+    "user_name",
+    "user_avatar",
+    "parent_comment",
+    "create_time",
+    "sonComments",
+}
 REPLY_KEYS = COMMENT_KEYS - {"sonComments"} | {"reply_username"}
 
 
@@ -19,6 +28,7 @@ def comments_of(api, article_id, query=""):
 
 # --- posting -------------------------------------------------------------------------------------
 
+
 def test_anonymous_cannot_list_post_or_delete_comments(client, make_article, make_comment, student):
     article = make_article(student)
     comment = make_comment(student, article)
@@ -29,8 +39,10 @@ def test_anonymous_cannot_list_post_or_delete_comments(client, make_article, mak
 
 def test_top_level_comment_is_201_with_the_comment_json(client, make_article, teacher, student):
     article = make_article(teacher)
-    response = client.as_user(student).post("/api/community/comments", json={
-        "article": article.id, "content": "老师讲得真清楚 👍", "user": teacher.id, "id": 77})
+    response = client.as_user(student).post(
+        "/api/community/comments",
+        json={"article": article.id, "content": "老师讲得真清楚 👍", "user": teacher.id, "id": 77},
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == COMMENT_KEYS
@@ -43,20 +55,31 @@ def test_top_level_comment_is_201_with_the_comment_json(client, make_article, te
 
 
 def test_reply_names_the_author_it_answers_and_a_reply_to_a_reply_stays_in_the_thread(
-        client, make_article, make_user, teacher, student):
+    client, make_article, make_user, teacher, student
+):
     alice, bob = make_user("student", username="alice"), make_user("student", username="bob")
     article = make_article(teacher)
-    top = client.as_user(teacher).post("/api/community/comments",
-                                       json={"article": article.id, "content": "欢迎讨论"}).json()
-    reply = client.as_user(alice).post("/api/community/comments", json={
-        "article": article.id, "content": "我有个问题", "parent_comment": top["id"]})
+    top = (
+        client.as_user(teacher)
+        .post("/api/community/comments", json={"article": article.id, "content": "欢迎讨论"})
+        .json()
+    )
+    reply = client.as_user(alice).post(
+        "/api/community/comments", json={"article": article.id, "content": "我有个问题", "parent_comment": top["id"]}
+    )
     assert reply.status_code == 201, reply.text
     reply = reply.json()
     assert set(reply) == REPLY_KEYS
     assert reply["user_name"] == "alice" and reply["parent_comment"] == top["id"]
     assert reply["reply_username"] == teacher.username  # not the replier's own name (the seed's bug)
-    nested = client.as_user(bob).post("/api/community/comments", json={
-        "article": article.id, "content": "我也想知道", "parent_comment": reply["id"]}).json()
+    nested = (
+        client.as_user(bob)
+        .post(
+            "/api/community/comments",
+            json={"article": article.id, "content": "我也想知道", "parent_comment": reply["id"]},
+        )
+        .json()
+    )
     assert nested["reply_username"] == "alice" and nested["parent_comment"] == reply["id"]
 
     listed = comments_of(client.as_user(student), article.id)
@@ -69,7 +92,8 @@ def test_reply_names_the_author_it_answers_and_a_reply_to_a_reply_stays_in_the_t
 
 
 def test_top_level_comments_are_paginated_newest_first_each_with_replies_newest_first(
-        client, make_article, make_comment, teacher, student):
+    client, make_article, make_comment, teacher, student
+):
     article = make_article(teacher)
     tops = [make_comment(student, article, content=f"评论{i}") for i in range(12)]
     replies = [make_comment(teacher, article, tops[11], content=f"回复{i}") for i in range(3)]
@@ -111,12 +135,13 @@ def test_user_avatar_is_the_public_url_of_the_authors_avatar(client, make_articl
 
 # --- rules on posting --------------------------------------------------------------------------
 
-def test_parent_comment_of_another_article_is_400_and_nothing_is_stored(
-        client, make_article, make_comment, student):
+
+def test_parent_comment_of_another_article_is_400_and_nothing_is_stored(client, make_article, make_comment, student):
     here, elsewhere = make_article(student), make_article(student)
     foreign = make_comment(student, elsewhere)
-    response = client.as_user(student).post("/api/community/comments", json={
-        "article": here.id, "content": "串台了", "parent_comment": foreign.id})
+    response = client.as_user(student).post(
+        "/api/community/comments", json={"article": here.id, "content": "串台了", "parent_comment": foreign.id}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "parent_comment_mismatch"
     assert "parent_comment" in response.json()["errors"]
@@ -130,8 +155,9 @@ def test_unknown_or_deleted_parent_comment_is_400(client, make_article, make_com
     api = client.as_user(student)
     assert api.delete(f"/api/community/comments/{deleted.id}").status_code == 204
     for parent in (999999, deleted.id):
-        response = api.post("/api/community/comments",
-                            json={"article": article.id, "content": "回复", "parent_comment": parent})
+        response = api.post(
+            "/api/community/comments", json={"article": article.id, "content": "回复", "parent_comment": parent}
+        )
         assert response.status_code == 400
         assert response.json()["code"] == "parent_comment_not_found"
         assert "parent_comment" in response.json()["errors"]
@@ -143,8 +169,9 @@ def test_replying_inside_a_deleted_thread_is_400(client, make_article, make_comm
     reply = make_comment(student, article, top)
     api = client.as_user(student)
     assert api.delete(f"/api/community/comments/{top.id}").status_code == 204
-    response = api.post("/api/community/comments",
-                        json={"article": article.id, "content": "还有人吗", "parent_comment": reply.id})
+    response = api.post(
+        "/api/community/comments", json={"article": article.id, "content": "还有人吗", "parent_comment": reply.id}
+    )
     assert response.status_code == 400 and response.json()["code"] == "parent_comment_not_found"
 
 
@@ -170,14 +197,17 @@ def test_listing_comments_needs_a_valid_article(client, student, query):
     assert "article" in response.json()["errors"]
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"content": "没有文章"}, "article"),
-    ({"article": "abc", "content": "x"}, "article"),
-    ({"content": ""}, "content"),
-    ({"content": "   "}, "content"),
-    ({"content": "x" * 5001}, "content"),
-    ({"content": "x", "parent_comment": "abc"}, "parent_comment"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"content": "没有文章"}, "article"),
+        ({"article": "abc", "content": "x"}, "article"),
+        ({"content": ""}, "content"),
+        ({"content": "   "}, "content"),
+        ({"content": "x" * 5001}, "content"),
+        ({"content": "x", "parent_comment": "abc"}, "parent_comment"),
+    ],
+)
 def test_invalid_comment_is_400_with_field_errors(client, make_article, student, payload, field):
     article = make_article(student)
     body = {"article": article.id, **payload} if "article" not in payload and field != "article" else payload
@@ -188,6 +218,7 @@ def test_invalid_comment_is_400_with_field_errors(client, make_article, student,
 
 
 # --- delete --------------------------------------------------------------------------------------
+
 
 def test_author_deletes_a_comment_softly_204_then_404(client, make_article, make_comment, student):
     from sqlalchemy import select
@@ -207,7 +238,8 @@ def test_author_deletes_a_comment_softly_204_then_404(client, make_article, make
 
 
 def test_another_user_cannot_delete_a_comment_but_a_superuser_can(
-        client, make_article, make_comment, superuser, teacher, student):
+    client, make_article, make_comment, superuser, teacher, student
+):
     article = make_article(teacher)  # even the article's author can't delete others' comments
     comment = make_comment(student, article)
     response = client.as_user(teacher).delete(f"/api/community/comments/{comment.id}")
@@ -224,7 +256,8 @@ def test_deleting_an_unknown_comment_is_404(client, student, comment_id):
 
 
 def test_a_deleted_reply_disappears_but_answers_to_it_still_name_its_author(
-        client, make_article, make_comment, make_user, teacher, student):
+    client, make_article, make_comment, make_user, teacher, student
+):
     other = make_user("student", username="carol")
     article = make_article(teacher)
     top = make_comment(teacher, article)
@@ -237,7 +270,8 @@ def test_a_deleted_reply_disappears_but_answers_to_it_still_name_its_author(
 
 
 def test_deleting_a_top_level_comment_takes_its_thread_out_of_the_list(
-        client, make_article, make_comment, teacher, student):
+    client, make_article, make_comment, teacher, student
+):
     article = make_article(teacher)
     kept = make_comment(student, article)
     gone = make_comment(teacher, article)
@@ -262,6 +296,7 @@ def test_a_single_comment_cannot_be_read_only_deleted(client, make_article, make
 
 # --- query count ---------------------------------------------------------------------------------
 
+
 def count_statements(api, url):
     """The SQL statements one request runs, counted on the engine every request uses."""
     from sqlalchemy import event
@@ -284,7 +319,8 @@ def count_statements(api, url):
 
 
 def test_listing_comments_runs_the_same_number_of_statements_for_2_or_20_threads(
-        client, make_article, make_comment, make_user, teacher):
+    client, make_article, make_comment, make_user, teacher
+):
     """A page of top-level comments, all their replies and all their authors load in a fixed
     number of queries: no query per comment, per reply or per author."""
     reader = client.as_user(teacher)
@@ -299,8 +335,7 @@ def test_listing_comments_runs_the_same_number_of_statements_for_2_or_20_threads
         body, statements = count_statements(reader, f"/api/community/comments?article={article.id}&size=20")
         assert len(body["results"]) == threads
         assert all(len(c["sonComments"]) == 2 for c in body["results"])
-        assert all(c["sonComments"][0]["reply_username"] == c["sonComments"][1]["user_name"]
-                   for c in body["results"])
+        assert all(c["sonComments"][0]["reply_username"] == c["sonComments"][1]["user_name"] for c in body["results"])
         counts[threads] = len(statements)
     assert counts[2] == counts[20], counts
     assert counts[20] <= 10, counts  # auth (user + groups), article, count, page, replies, authors
@@ -308,9 +343,10 @@ def test_listing_comments_runs_the_same_number_of_statements_for_2_or_20_threads
 
 # --- demo data -----------------------------------------------------------------------------------
 
+
 def test_demo_articles_show_threads_through_the_api_and_seed_only_once(client, make_user):
-    from studyhub.domain.community.demo import seed_demo_articles
     from studyhub.core.db import session_scope
+    from studyhub.domain.community.demo import seed_demo_articles
 
     teacher1 = make_user("teacher", username="teacher1")
     make_user("student", username="student1")
@@ -327,4 +363,6 @@ def test_demo_articles_show_threads_through_the_api_and_seed_only_once(client, m
     assert len(threads) == 2
     answered = next(t for t in threads if t["sonComments"])
     assert [(r["user_name"], r["reply_username"]) for r in answered["sonComments"]] == [
-        ("student2", "teacher1"), ("teacher1", "student1")]
+        ("student2", "teacher1"),
+        ("teacher1", "student1"),
+    ]

@@ -11,6 +11,7 @@ One cluster per stack, in its own var dir: ``embedded`` (SQLite, embedded cache 
 own). Everything runs as subprocesses, killed at the end whatever happens (and on pytest's own
 death: PR_SET_PDEATHSIG). Skipped without nginx, except under ``CI=true``.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,17 +29,23 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-
 from conftest import BASE_ENV_KEYS, MYSQL_URL, REDIS_URL, RUN_ID, free_port, require_service
-from shopping_fixtures import APP_ID, alipay_sign, notification, post_notify
-from shopping_fixtures import rsa_keys  # noqa: F401 - fixture
+from shopping_fixtures import (
+    APP_ID,
+    alipay_sign,
+    notification,
+    post_notify,
+    rsa_keys,  # noqa: F401 - fixture
+)
 from test_frontdoor_nginx import BROWSER_IMG_ACCEPT, _die_with_parent, _stop, _tail
 
 pytestmark = pytest.mark.nginx
 
 PASSWORD = "cluster-Passw0rd-7"
 PROCESSES = 2
-ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) .* upstream=(?P<upstream>\S+) ')
+ACCESS_LINE = re.compile(
+    r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) .* upstream=(?P<upstream>\S+) '
+)
 
 
 @dataclass
@@ -60,8 +67,14 @@ class Cluster:
         return self.var_dir / "nginx" / "access.log"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "studyhub.ops.cli", *args], env=self.env, cwd=self.base,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "studyhub.ops.cli", *args],
+            env=self.env,
+            cwd=self.base,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def captcha_answer(self, key: str) -> str | None:
         """What the users function stored for this captcha, read from the cache it uses."""
@@ -69,15 +82,27 @@ class Cluster:
         from studyhub.domain.users.captcha import CAPTCHA_KEY
 
         prefix = self.env["CACHE_KEY_PREFIX"]
-        cache = (RedisCache(self.env["REDIS_URL"], prefix) if self.stack == "mysql"
-                 else EmbeddedCache(str(self.var_dir / "cache"), prefix))
+        cache = (
+            RedisCache(self.env["REDIS_URL"], prefix)
+            if self.stack == "mysql"
+            else EmbeddedCache(str(self.var_dir / "cache"), prefix)
+        )
         return cache.get(CAPTCHA_KEY.format(uuid=key))
 
 
 def _clean_env() -> dict[str, str]:
-    drop = set(BASE_ENV_KEYS) | {"MAX_BODY_BYTES", "AVATAR_MAX_BYTES", "LOG_FORMAT", "STUDYHUB_NGINX",
-                                 "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "ALIPAY_SANDBOX",
-                                 "ALIPAY_RETURN_URL", "ALIPAY_NOTIFY_URL"}
+    drop = set(BASE_ENV_KEYS) | {
+        "MAX_BODY_BYTES",
+        "AVATAR_MAX_BYTES",
+        "LOG_FORMAT",
+        "STUDYHUB_NGINX",
+        "ALIPAY_APP_ID",
+        "ALIPAY_APP_PRIVATE_KEY",
+        "ALIPAY_PUBLIC_KEY",
+        "ALIPAY_SANDBOX",
+        "ALIPAY_RETURN_URL",
+        "ALIPAY_NOTIFY_URL",
+    }
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
@@ -88,17 +113,19 @@ def cluster(request, nginx_bin, rsa_keys, tmp_path_factory):  # noqa: F811 - rsa
     var_dir = base / "var"
     prefix = f"cluster:{RUN_ID}:{uuid.uuid4().hex[:6]}:"
     env = _clean_env()
-    env.update({
-        "STUDYHUB_VAR_DIR": str(var_dir),
-        "CACHE_KEY_PREFIX": prefix,
-        "JWT_SECRET": "cluster-test-secret-" + uuid.uuid4().hex * 2,
-        "PYTHONUNBUFFERED": "1",
-        "ALIPAY_APP_ID": APP_ID,
-        "ALIPAY_APP_PRIVATE_KEY": rsa_keys["app"][1],
-        "ALIPAY_PUBLIC_KEY": rsa_keys["alipay"][2],
-        "ALIPAY_RETURN_URL": "https://shop.example.com/home/order/success",
-        "ALIPAY_NOTIFY_URL": "https://shop.example.com/api/shopping/payments/notify",
-    })
+    env.update(
+        {
+            "STUDYHUB_VAR_DIR": str(var_dir),
+            "CACHE_KEY_PREFIX": prefix,
+            "JWT_SECRET": "cluster-test-secret-" + uuid.uuid4().hex * 2,
+            "PYTHONUNBUFFERED": "1",
+            "ALIPAY_APP_ID": APP_ID,
+            "ALIPAY_APP_PRIVATE_KEY": rsa_keys["app"][1],
+            "ALIPAY_PUBLIC_KEY": rsa_keys["alipay"][2],
+            "ALIPAY_RETURN_URL": "https://shop.example.com/home/order/success",
+            "ALIPAY_NOTIFY_URL": "https://shop.example.com/api/shopping/payments/notify",
+        }
+    )
     database = admin = None
     if stack == "mysql":
         require_service("MariaDB", "127.0.0.1", 3306)
@@ -109,18 +136,40 @@ def cluster(request, nginx_bin, rsa_keys, tmp_path_factory):  # noqa: F811 - rsa
         admin = sqlalchemy.create_engine(MYSQL_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.exec_driver_sql(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        env.update({"DATABASE_URL": f"{MYSQL_URL}/{database}?charset=utf8mb4", "REDIS_URL": REDIS_URL,
-                    "CELERY_BROKER_URL": REDIS_URL})
+        env.update(
+            {
+                "DATABASE_URL": f"{MYSQL_URL}/{database}?charset=utf8mb4",
+                "REDIS_URL": REDIS_URL,
+                "CELERY_BROKER_URL": REDIS_URL,
+            }
+        )
     port = free_port()
     out = base / "serve.out"
     proc = None
     try:
         with out.open("wb") as fh:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", str(PROCESSES), "--port", str(port),
-                 "--worker-port-base", "0", "--threads", "4"],
-                env=env, cwd=base, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent)
+                [
+                    sys.executable,
+                    "-m",
+                    "studyhub.ops.cli",
+                    "serve",
+                    "--processes",
+                    str(PROCESSES),
+                    "--port",
+                    str(port),
+                    "--worker-port-base",
+                    "0",
+                    "--threads",
+                    "4",
+                ],
+                env=env,
+                cwd=base,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         running = Cluster(stack, f"http://127.0.0.1:{port}", base, var_dir, env, proc, out)
         _wait_all_healthy(running, timeout=120)  # first start migrates and loads ~3,400 areas
         yield running
@@ -144,8 +193,10 @@ def _wait_all_healthy(cluster: Cluster, timeout: float) -> None:
     with httpx.Client(base_url=cluster.url, timeout=5) as http:
         while time.monotonic() < deadline:
             if cluster.proc.poll() is not None:
-                pytest.fail(f"studyhub serve --processes exited with {cluster.proc.returncode}:\n{_tail(cluster.out)}",
-                            pytrace=False)
+                pytest.fail(
+                    f"studyhub serve --processes exited with {cluster.proc.returncode}:\n{_tail(cluster.out)}",
+                    pytrace=False,
+                )
             try:
                 if all(http.get(path).status_code == 200 for path in paths):
                     return
@@ -167,6 +218,7 @@ def _access_lines(cluster: Cluster, expected: int, timeout: float = 3.0) -> list
 
 # --- the tests (in this order per stack: the last one stops the cluster) -------------------------
 
+
 def test_login_order_and_alipay_webhook_through_nginx_on_several_processes(cluster, rsa_keys):  # noqa: F811
     created = cluster.cli("createsuperuser", "--username", "boss", "--password", PASSWORD)
     assert created.returncode == 0, created.stderr
@@ -177,13 +229,16 @@ def test_login_order_and_alipay_webhook_through_nginx_on_several_processes(clust
         assert captcha.status_code == 200 and captcha.content.startswith(b"\x89PNG")
         answer = cluster.captcha_answer(key)
         assert answer
-        login = http.post("/api/users/login", json={"username": "boss", "password": PASSWORD, "uuid": key,
-                                                    "verify": answer})
+        login = http.post(
+            "/api/users/login", json={"username": "boss", "password": PASSWORD, "uuid": key, "verify": answer}
+        )
         assert login.status_code == 200, login.text
         http.headers["Authorization"] = f"Bearer {login.json()['token']}"
 
-        commodity = http.post("/api/shopping/commodities", json={"name": "Python 编程", "price": "39.90",
-                                                                  "stock": 10, "description": "入门"})
+        commodity = http.post(
+            "/api/shopping/commodities",
+            json={"name": "Python 编程", "price": "39.90", "stock": 10, "description": "入门"},
+        )
         assert commodity.status_code == 201, commodity.text
         commodity_id = commodity.json()["id"]
 
@@ -191,15 +246,24 @@ def test_login_order_and_alipay_webhook_through_nginx_on_several_processes(clust
         province = next(p for p in provinces if p["name"] == "广东省")
         city = http.get(f"/api/users/area/{province['id']}").json()["subs"][0]
         district = http.get(f"/api/users/area/{city['id']}").json()["subs"][0]
-        address = http.post("/api/users/address", json={
-            "province": province["id"], "city": city["id"], "district": district["id"], "place": "天河路 1 号",
-            "receiver": "张三", "mobile": "13800138000"})
+        address = http.post(
+            "/api/users/address",
+            json={
+                "province": province["id"],
+                "city": city["id"],
+                "district": district["id"],
+                "place": "天河路 1 号",
+                "receiver": "张三",
+                "mobile": "13800138000",
+            },
+        )
         assert address.status_code == 201, address.text
 
         cart = http.post("/api/shopping/cart", json={"commodity": commodity_id, "number": 2})
         assert cart.status_code == 201, cart.text
-        placed = http.post("/api/shopping/orders", json={"cart": [cart.json()["id"]], "address": address.json()["id"],
-                                                         "pay_method": 1})
+        placed = http.post(
+            "/api/shopping/orders", json={"cart": [cart.json()["id"]], "address": address.json()["id"], "pay_method": 1}
+        )
         assert placed.status_code == 201, placed.text
         order = placed.json()
         assert order["status"] == 1 and order["total_amount"] == "79.80"
@@ -272,8 +336,9 @@ def test_a_killed_worker_is_replaced_on_its_port_and_no_request_fails(cluster):
 def test_sigterm_stops_nginx_the_workers_and_the_jobs(cluster):
     state = cluster.state
     children = [w["pid"] for group in state["functions"].values() for w in group] + [state["nginx"]["pid"]]
-    listed = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(cluster.proc.pid)], capture_output=True,
-                            text=True).stdout
+    listed = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(cluster.proc.pid)], capture_output=True, text=True
+    ).stdout
     jobs = [int(line.split()[0]) for line in listed.splitlines() if "celery" in line]
     assert len(jobs) == 2, listed  # the job worker and beat, as plain `studyhub serve` runs them
 
@@ -301,8 +366,14 @@ def _running(pid: int) -> bool:
 def test_without_nginx_the_cluster_refuses_to_start_with_a_clear_message(tmp_path):
     env = _clean_env()
     env.update({"STUDYHUB_VAR_DIR": str(tmp_path / "var"), "STUDYHUB_NGINX": str(tmp_path / "no-nginx-here")})
-    result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", "2", "--port",
-                             str(free_port())], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", "2", "--port", str(free_port())],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "nginx is not installed" in result.stderr and "apt-get install nginx" in result.stderr
     assert not (tmp_path / "var" / "studyhub.sqlite3").exists()  # refused before touching the database
@@ -317,8 +388,14 @@ def test_a_port_already_taken_is_refused_before_anything_starts(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", "2", "--port", str(port)],
-                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", "2", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1
     assert f"can't listen on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert not (tmp_path / "var" / "studyhub.sqlite3").exists()

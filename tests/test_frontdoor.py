@@ -4,6 +4,7 @@ proof that routes.yaml and every function's Chalice app declare exactly the same
 
 The Nginx config generator is checked here as text; ``test_frontdoor_nginx.py`` runs it for real.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,20 @@ def assert_contract_error(response, status: int, code: str) -> dict:
 
 # --- routing -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/api/nope", "/nope", "/api", "/api/", "/api/users", "/api/users/nope",
-                                  "/api/users/users/1/nope", "/api/nope/health"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/nope",
+        "/nope",
+        "/api",
+        "/api/",
+        "/api/users",
+        "/api/users/nope",
+        "/api/users/users/1/nope",
+        "/api/nope/health",
+    ],
+)
 def test_unknown_path_is_404_in_the_contracts_json(client, path):
     assert_contract_error(client.get(path), 404, "not_found")
 
@@ -75,6 +88,7 @@ def test_head_answers_like_get_without_a_body(client):
 
 # --- body limit ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def body_limit(platform):
     """MAX_BODY_BYTES lowered to 4 KiB for one test (settings are read once per process)."""
@@ -108,6 +122,7 @@ def test_body_at_the_limit_reaches_the_function(client, body_limit):
 
 
 # --- media ---------------------------------------------------------------------------------
+
 
 def _png() -> bytes:
     from PIL import Image
@@ -148,22 +163,32 @@ def _wsgi_get(app, raw_path: str) -> tuple[str, dict[str, str], bytes]:
         captured["headers"] = {k.lower(): v for k, v in headers}
 
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": raw_path, "QUERY_STRING": "", "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(b""),
-        "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "HTTP_ACCEPT": "*/*",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": raw_path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "HTTP_ACCEPT": "*/*",
     }
     body = b"".join(app(environ, start_response))
     return captured["status"], captured["headers"], body
 
 
-@pytest.mark.parametrize("raw_path", [
-    "/api/media/../private.txt",
-    "/api/media/avatars/../../private.txt",
-    "/api/media/%2e%2e/private.txt",
-    "/api/media//etc/passwd",
-    "/api/media/../../../../etc/passwd",
-    "/media/../private.txt",
-])
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/api/media/../private.txt",
+        "/api/media/avatars/../../private.txt",
+        "/api/media/%2e%2e/private.txt",
+        "/api/media//etc/passwd",
+        "/api/media/../../../../etc/passwd",
+        "/media/../private.txt",
+    ],
+)
 def test_media_paths_cannot_escape_the_media_folder(platform, raw_path):
     from local.frontdoor import FrontDoor
     from studyhub.core.config import get_settings
@@ -179,6 +204,7 @@ def test_media_paths_cannot_escape_the_media_folder(platform, raw_path):
 
 # --- request ids ---------------------------------------------------------------------------
 
+
 def test_request_id_is_echoed(client):
     response = client.get("/api/users/area", headers={"X-Request-Id": "fd-test-123"})
     assert response.headers["x-request-id"] == "fd-test-123"
@@ -193,6 +219,7 @@ def test_a_request_id_is_made_when_none_is_given(client):
 
 
 # --- routes.yaml == every function's Chalice routes ---------------------------------------
+
 
 @pytest.fixture
 def private_var(tmp_path):
@@ -223,7 +250,8 @@ def test_routes_yaml_and_the_chalice_app_declare_the_same_routes(name, private_v
     app = load_app(name)
     declared = {(path, method) for path, methods in app.routes.items() for method in methods}
     assert set(listed) == declared, (
-        f"only in routes.yaml: {sorted(set(listed) - declared)}; only in the app: {sorted(declared - set(listed))}")
+        f"only in routes.yaml: {sorted(set(listed) - declared)}; only in the app: {sorted(declared - set(listed))}"
+    )
     assert (f"{function.prefix}/health", "GET") in declared
     assert all(path.startswith(function.prefix + "/") for path, _ in declared), "a route outside the prefix"
 
@@ -242,6 +270,7 @@ def test_prefixes_do_not_overlap():
 
 
 # --- the Nginx config, as text -------------------------------------------------------------
+
 
 def _upstreams() -> dict[str, list[str]]:
     return {name: [f"127.0.0.1:{9000 + i}"] for i, name in enumerate(FUNCTIONS)}
@@ -282,8 +311,9 @@ def test_nginx_config_command_takes_upstreams_per_function(private_var):
 
     from studyhub.ops.cli import main
 
-    result = CliRunner().invoke(main, ["nginx-config", "--listen", "8088",
-                                       "--upstream", "users=10.0.0.1:8000,10.0.0.2:8000"])
+    result = CliRunner().invoke(
+        main, ["nginx-config", "--listen", "8088", "--upstream", "users=10.0.0.1:8000,10.0.0.2:8000"]
+    )
     assert result.exit_code == 0, result.output
     assert "server 10.0.0.1:8000 " in result.output and "server 10.0.0.2:8000 " in result.output
     assert "listen 8088;" in result.output

@@ -6,6 +6,7 @@ One ``studyhub serve --function users --no-jobs`` subprocess (embedded stack in 
 dir: SQLite, embedded cache, files) and one ``nginx -c`` subprocess per module; both are killed
 at the end whatever happens. Skipped when nginx is not installed, except under ``CI=true``.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import BASE_ENV_KEYS, free_port, port_open
 
 pytestmark = pytest.mark.nginx
@@ -95,8 +95,14 @@ class Upstream:
         return EmbeddedCache(str(self.var_dir / "cache"), self.cache_prefix).get(CAPTCHA_KEY.format(uuid=key))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "studyhub.ops.cli", *args], env=self.env, cwd=self.var_dir.parent,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "studyhub.ops.cli", *args],
+            env=self.env,
+            cwd=self.var_dir.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -104,24 +110,48 @@ def users_upstream(nginx_bin, tmp_path_factory) -> Upstream:
     """``studyhub serve --function users --no-jobs`` on a free port, embedded stack."""
     base = tmp_path_factory.mktemp("edge")
     var_dir = base / "var"
-    env = {k: v for k, v in os.environ.items()
-           if k not in BASE_ENV_KEYS and k not in ("MAX_BODY_BYTES", "AVATAR_MAX_BYTES", "LOG_FORMAT")}
-    env.update({
-        "STUDYHUB_VAR_DIR": str(var_dir),
-        "CACHE_KEY_PREFIX": f"edge:{uuid.uuid4().hex[:8]}:",
-        "JWT_SECRET": "nginx-edge-test-secret-" + uuid.uuid4().hex * 2,
-        "LOG_FILE": str(var_dir / "logs" / "studyhub.log"),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in BASE_ENV_KEYS and k not in ("MAX_BODY_BYTES", "AVATAR_MAX_BYTES", "LOG_FORMAT")
+    }
+    env.update(
+        {
+            "STUDYHUB_VAR_DIR": str(var_dir),
+            "CACHE_KEY_PREFIX": f"edge:{uuid.uuid4().hex[:8]}:",
+            "JWT_SECRET": "nginx-edge-test-secret-" + uuid.uuid4().hex * 2,
+            "LOG_FILE": str(var_dir / "logs" / "studyhub.log"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     port = free_port()
     out = base / "serve.out"
     with out.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "studyhub.ops.cli", "serve", "--function", "users", "--no-jobs",
-             "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-            env=env, cwd=base, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            [
+                sys.executable,
+                "-m",
+                "studyhub.ops.cli",
+                "serve",
+                "--function",
+                "users",
+                "--no-jobs",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--threads",
+                "4",
+            ],
+            env=env,
+            cwd=base,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
     try:
+
         def healthy() -> bool:
             try:
                 return httpx.get(f"http://127.0.0.1:{port}/users/health", timeout=2).status_code == 200
@@ -155,15 +185,24 @@ def _start_nginx(nginx_bin: str, prefix_dir: Path, upstreams: dict[str, list[str
     prefix_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = prefix_dir / "nginx.conf"
-    conf.write_text(render_config(upstreams, listen=f"127.0.0.1:{port}", prefix_dir=prefix_dir,
-                                  standalone=True, **options))
+    conf.write_text(
+        render_config(upstreams, listen=f"127.0.0.1:{port}", prefix_dir=prefix_dir, standalone=True, **options)
+    )
     log = prefix_dir / "error.log"
-    check = subprocess.run([nginx_bin, "-t", "-q", "-c", str(conf), "-p", str(prefix_dir), "-e", str(log)],
-                           capture_output=True, text=True, timeout=30)
+    check = subprocess.run(
+        [nginx_bin, "-t", "-q", "-c", str(conf), "-p", str(prefix_dir), "-e", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert check.returncode == 0, f"nginx rejects the generated config:\n{check.stderr}\n{conf.read_text()}"
-    proc = subprocess.Popen([nginx_bin, "-c", str(conf), "-p", str(prefix_dir), "-e", str(log)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        [nginx_bin, "-c", str(conf), "-p", str(prefix_dir), "-e", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     _wait_until(lambda: port_open("127.0.0.1", port, timeout=0.2), proc, "nginx", log, timeout=15)
     return proc, Edge(f"http://127.0.0.1:{port}", prefix_dir)
 
@@ -176,9 +215,12 @@ def edge(nginx_bin, users_upstream, tmp_path_factory) -> Edge:
 
     upstream = f"127.0.0.1:{users_upstream.port}"
     proc, edge = _start_nginx(
-        nginx_bin, tmp_path_factory.mktemp("nginx"),
+        nginx_bin,
+        tmp_path_factory.mktemp("nginx"),
         {name: [upstream] for name in load_routing().functions},
-        media_root=users_upstream.var_dir / "media", max_body="1m")
+        media_root=users_upstream.var_dir / "media",
+        max_body="1m",
+    )
     try:
         yield edge
     finally:
@@ -239,6 +281,7 @@ def _png(width: int = 160, height: int = 120) -> bytes:
 
 # --- the tests ------------------------------------------------------------------------------
 
+
 def test_areas_through_nginx_list_at_least_30_provinces(http):
     response = http.get("/api/users/area")
     assert response.status_code == 200
@@ -280,8 +323,9 @@ def test_wrong_captcha_through_nginx_is_the_functions_400(http, users_upstream, 
     key = str(uuid.uuid4())
     http.get(f"/api/users/image/verification/{key}", headers={"Accept": BROWSER_IMG_ACCEPT})
     wrong = "zzzz" if users_upstream.captcha_answer(key).lower() != "zzzz" else "yyyy"
-    response = http.post("/api/users/login", json={"username": account["username"], "password": PASSWORD,
-                                                   "uuid": key, "verify": wrong})
+    response = http.post(
+        "/api/users/login", json={"username": account["username"], "password": PASSWORD, "uuid": key, "verify": wrong}
+    )
     _assert_contract_error(response, 400, "captcha_invalid")
 
 
@@ -292,8 +336,11 @@ def test_avatar_upload_url_serves_the_same_bytes_through_nginx(http, users_upstr
     image = _png()
     assert len(image) > 16 * 1024  # Nginx buffers it to its client_body temp dir on the way
 
-    response = http.post(f"/api/users/users/{user_id}/avatar", headers={"Authorization": f"Bearer {token}"},
-                         files={"file": ("me.png", image, "image/png")})
+    response = http.post(
+        f"/api/users/users/{user_id}/avatar",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("me.png", image, "image/png")},
+    )
     assert response.status_code == 200, response.text
     url = response.json()["data"]
     assert url.startswith("/api/media/") and url.endswith(".png")
@@ -310,15 +357,29 @@ def test_avatar_upload_url_serves_the_same_bytes_through_nginx(http, users_upstr
 
 
 def test_body_over_client_max_body_size_is_413_json(http, edge):
-    response = http.post("/api/users/login", content=b"{" + b" " * (1024 * 1024 + 10) + b"}",
-                         headers={"Content-Type": "application/json"})
+    response = http.post(
+        "/api/users/login",
+        content=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     _assert_contract_error(response, 413, "payload_too_large")
     assert "client intended to send too large body" in edge.error_log.read_text()  # Nginx said no
 
 
-@pytest.mark.parametrize("path", ["/api/nope", "/nope", "/nope.png", "/api", "/api/users",
-                                  "/api/users/nope", "/api/media/missing.png", "/api/media/",
-                                  "/studyhub-errors/400"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/nope",
+        "/nope",
+        "/nope.png",
+        "/api",
+        "/api/users",
+        "/api/users/nope",
+        "/api/media/missing.png",
+        "/api/media/",
+        "/studyhub-errors/400",
+    ],
+)
 def test_unknown_path_is_the_contracts_404_json(http, path):
     _assert_contract_error(http.get(path), 404, "not_found")
 
@@ -329,8 +390,15 @@ def test_wrong_method_is_the_functions_405_json_with_allow(http):
     assert response.headers["allow"] == "GET"
 
 
-@pytest.mark.parametrize("raw_path", ["/api/media/../jwt_secret", "/api/media/%2e%2e/jwt_secret",
-                                      "/api/media/..%2fjwt_secret", "/api/media/../../../etc/passwd"])
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/api/media/../jwt_secret",
+        "/api/media/%2e%2e/jwt_secret",
+        "/api/media/..%2fjwt_secret",
+        "/api/media/../../../etc/passwd",
+    ],
+)
 def test_media_paths_cannot_escape_the_media_folder(edge, users_upstream, raw_path):
     # a private file right beside media/ (where the embedded JWT secret lives by default)
     (users_upstream.var_dir / "jwt_secret").write_text("not-the-real-one-but-private")
@@ -386,8 +454,9 @@ def edge_proxying_media(nginx_bin, users_upstream, tmp_path_factory) -> Edge:
     from studyhub.core.routing import load_routing
 
     upstream = f"127.0.0.1:{users_upstream.port}"
-    proc, edge = _start_nginx(nginx_bin, tmp_path_factory.mktemp("nginx-proxy-media"),
-                              {name: [upstream] for name in load_routing().functions})
+    proc, edge = _start_nginx(
+        nginx_bin, tmp_path_factory.mktemp("nginx-proxy-media"), {name: [upstream] for name in load_routing().functions}
+    )
     try:
         yield edge
     finally:

@@ -12,6 +12,7 @@ recorded in ``bench/results/galera.json``.
 Skipped with the reason when MariaDB, galera-4, rsync or Nginx's stream module are missing
 (``scripts/test.sh`` installs them as root on Debian).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_ENV_KEYS, DEFAULT_PASSWORD, RUN_ID, password_hash, port_open, reset_clients, token_for
 
 pytestmark = [pytest.mark.galera, pytest.mark.timeout(300)]
@@ -78,25 +78,29 @@ def galera_cluster():
     """The cluster from the script: started once for this module, stopped (data removed) after."""
     missing = missing_packages()
     if missing:
-        pytest.skip(f"no Galera cluster here: missing Debian packages {' '.join(missing)} "
-                    f"(apt-get install {' '.join(missing)}; scripts/test.sh installs them as root)")
+        pytest.skip(
+            f"no Galera cluster here: missing Debian packages {' '.join(missing)} "
+            f"(apt-get install {' '.join(missing)}; scripts/test.sh installs them as root)"
+        )
     taken = [port for port in (LB_PORT, *NODE_PORTS) if port_open("127.0.0.1", port, timeout=0.2)]
     if taken:
-        pytest.fail(f"ports {taken} are taken: is another Galera cluster running? "
-                    f"(infra/galera/cluster.sh stop)", pytrace=False)
+        pytest.fail(
+            f"ports {taken} are taken: is another Galera cluster running? (infra/galera/cluster.sh stop)", pytrace=False
+        )
     # Under /tmp itself: the nodes run as `mysql`, who can't enter pytest's private tmp dirs.
     galera_dir = Path(tempfile.mkdtemp(prefix="studyhub-galera-", dir="/tmp"))
     env = {**os.environ, "GALERA_DIR": str(galera_dir), "GALERA_NO_INSTALL": "1", "GALERA_WAIT_SECONDS": "60"}
     started = time.monotonic()
     try:
-        start = subprocess.run(["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True,
-                               timeout=180)
+        start = subprocess.run(["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=180)
         if start.returncode != 0:
-            logs = "\n".join(f"--- node{n} ---\n{tail(galera_dir / f'node{n}' / 'error.log')}\n"
-                             f"{tail(galera_dir / f'node{n}' / 'console.log', 10)}" for n in (1, 2, 3))
+            logs = "\n".join(
+                f"--- node{n} ---\n{tail(galera_dir / f'node{n}' / 'error.log')}\n"
+                f"{tail(galera_dir / f'node{n}' / 'console.log', 10)}"
+                for n in (1, 2, 3)
+            )
             pytest.fail(f"cluster.sh start failed:\n{start.stderr}\n{logs}", pytrace=False)
-        status = subprocess.run(["bash", str(SCRIPT), "status"], env=env, capture_output=True, text=True,
-                                timeout=30)
+        status = subprocess.run(["bash", str(SCRIPT), "status"], env=env, capture_output=True, text=True, timeout=30)
         assert status.returncode == 0, status.stdout + status.stderr
         yield {"dir": galera_dir, "start_seconds": round(time.monotonic() - started, 1), "status": status.stdout}
     finally:
@@ -145,18 +149,31 @@ def galera_platform(galera_cluster, tmp_path_factory):
 
 # --- arrange (through the balancer, like everything else) -----------------------------------
 
+
 def make_buyers(count: int) -> list[tuple[str, int, int]]:
     """``count`` students with an address each: ``[(token, user_id, address_id)]``."""
     from studyhub.core.db import session_scope
     from studyhub.models.users import Address, User
 
     with session_scope() as session:
-        users = [User(username=f"galera{i}", password=password_hash(DEFAULT_PASSWORD),
-                      email=f"galera{i}@example.com") for i in range(count)]
+        users = [
+            User(username=f"galera{i}", password=password_hash(DEFAULT_PASSWORD), email=f"galera{i}@example.com")
+            for i in range(count)
+        ]
         session.add_all(users)
         session.flush()
-        addresses = [Address(user_id=u.id, province_id=440000, city_id=440100, district_id=440106,
-                             place=f"天河路 {u.id} 号", receiver="买家", mobile="13800138000") for u in users]
+        addresses = [
+            Address(
+                user_id=u.id,
+                province_id=440000,
+                city_id=440100,
+                district_id=440106,
+                place=f"天河路 {u.id} 号",
+                receiver="买家",
+                mobile="13800138000",
+            )
+            for u in users
+        ]
         session.add_all(addresses)
         session.flush()
         return [(token_for(u), u.id, a.id) for u, a in zip(users, addresses)]
@@ -202,12 +219,16 @@ def stored_state(commodity_id: int) -> dict[str, int]:
 
     with session_scope() as session:
         commodity = session.get(Commodity, commodity_id)
-        return {"stock": commodity.stock, "sales": commodity.sales,
-                "orders": session.scalar(select(func.count()).select_from(Order)),
-                "order_goods": session.scalar(select(func.count()).select_from(OrderGoods))}
+        return {
+            "stock": commodity.stock,
+            "sales": commodity.sales,
+            "orders": session.scalar(select(func.count()).select_from(Order)),
+            "order_goods": session.scalar(select(func.count()).select_from(OrderGoods)),
+        }
 
 
 # --- act ------------------------------------------------------------------------------------
+
 
 def place_orders_at_once(front_door, buyers, cart_ids) -> list:
     """Every buyer POSTs their order at the same moment, each on its own HTTP client/thread."""
@@ -221,13 +242,17 @@ def place_orders_at_once(front_door, buyers, cart_ids) -> list:
             barrier.wait()
             try:
                 results[index] = http.post(
-                    "/api/shopping/orders", json={"cart": [cart_id], "address": address_id, "pay_method": 1},
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+                    "/api/shopping/orders",
+                    json={"cart": [cart_id], "address": address_id, "pay_method": 1},
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                )
             except BaseException as error:  # noqa: BLE001 - reported by the test
                 results[index] = error
 
-    threads = [threading.Thread(target=run, args=(i, token, address_id, cart_id))
-               for i, ((token, _, address_id), cart_id) in enumerate(zip(buyers, cart_ids))]
+    threads = [
+        threading.Thread(target=run, args=(i, token, address_id, cart_id))
+        for i, ((token, _, address_id), cart_id) in enumerate(zip(buyers, cart_ids))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -285,8 +310,10 @@ def galera_versions() -> dict[str, str]:
 
 # --- the test --------------------------------------------------------------------------------
 
+
 def test_concurrent_orders_through_the_balancer_never_oversell_and_conflicts_are_retried(
-        galera_cluster, galera_platform):
+    galera_cluster, galera_platform
+):
     commodity_id = make_commodity(STOCK)
     buyers = make_buyers(BUYERS)
     retries = RetryLog()
@@ -304,11 +331,14 @@ def test_concurrent_orders_through_the_balancer_never_oversell_and_conflicts_are
 
             errors = [r for r in results if isinstance(r, BaseException)]
             assert not errors, errors[:3]
-            outcome = Counter((r.status_code, r.json().get("code") if r.status_code != 201 else None)
-                              for r in results)
-            rounds.append({"seconds": round(time.monotonic() - round_started, 2),
-                           "outcome": {f"{status} {code or ''}".strip(): n for (status, code), n in outcome.items()},
-                           "stored": stored_state(commodity_id)})
+            outcome = Counter((r.status_code, r.json().get("code") if r.status_code != 201 else None) for r in results)
+            rounds.append(
+                {
+                    "seconds": round(time.monotonic() - round_started, 2),
+                    "outcome": {f"{status} {code or ''}".strip(): n for (status, code), n in outcome.items()},
+                    "stored": stored_state(commodity_id),
+                }
+            )
             outcomes.update(outcome)
             assert outcome == {(201, None): STOCK, (400, "insufficient_stock"): BUYERS - STOCK}, rounds[-1]
             assert rounds[-1]["stored"] == {"stock": 0, "sales": STOCK, "orders": STOCK, "order_goods": STOCK}
@@ -316,13 +346,15 @@ def test_concurrent_orders_through_the_balancer_never_oversell_and_conflicts_are
         logging.getLogger("studyhub.db").removeHandler(retries)
     after = node_status()
 
-    per_node = {node: {name.removeprefix("wsrep_local_"): after[node][name] - before[node][name]
-                       for name in GALERA_STATUS} for node in after}
+    per_node = {
+        node: {name.removeprefix("wsrep_local_"): after[node][name] - before[node][name] for name in GALERA_STATUS}
+        for node in after
+    }
     server_errors = sum(n for (status, _), n in outcomes.items() if status >= 500)
     result = {
         "what": f"{ROUNDS} rounds of {BUYERS} concurrent POST /api/shopping/orders for one commodity with "
-                f"stock {STOCK}, through the in-process front door, DATABASE_URL on an Nginx stream balancer "
-                "(round robin) over a 3-node MariaDB Galera cluster (infra/galera/cluster.sh)",
+        f"stock {STOCK}, through the in-process front door, DATABASE_URL on an Nginx stream balancer "
+        "(round robin) over a 3-node MariaDB Galera cluster (infra/galera/cluster.sh)",
         "orders": outcomes[(201, None)],
         "refused_insufficient_stock": outcomes[(400, "insufficient_stock")],
         "server_errors": server_errors,
@@ -333,9 +365,11 @@ def test_concurrent_orders_through_the_balancer_never_oversell_and_conflicts_are
         "db_retry_attempts": RETRY_ATTEMPTS,
         "galera_per_node": per_node,
         "rounds": rounds,
-        "seconds": {"cluster_start": galera_cluster["start_seconds"],
-                    "schema_and_reference_data": galera_platform["prepare_seconds"],
-                    "orders": round(time.monotonic() - started, 1)},
+        "seconds": {
+            "cluster_start": galera_cluster["start_seconds"],
+            "schema_and_reference_data": galera_platform["prepare_seconds"],
+            "orders": round(time.monotonic() - started, 1),
+        },
         "versions": galera_versions(),
         "machine": {"cpus": os.cpu_count(), "python": host_platform.python_version()},
         "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -345,9 +379,11 @@ def test_concurrent_orders_through_the_balancer_never_oversell_and_conflicts_are
         RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     from conftest import report
 
-    report(f"galera: orders={result['orders']} refused={result['refused_insufficient_stock']} "
-          f"5xx={server_errors} retries={result['retries']} {dict(retries.codes)} "
-          f"highest attempt retried={retries.deepest} per node={per_node}")
+    report(
+        f"galera: orders={result['orders']} refused={result['refused_insufficient_stock']} "
+        f"5xx={server_errors} retries={result['retries']} {dict(retries.codes)} "
+        f"highest attempt retried={retries.deepest} per node={per_node}"
+    )
 
     assert server_errors == 0
     # The writes really landed on different nodes...
@@ -359,6 +395,7 @@ def test_concurrent_orders_through_the_balancer_never_oversell_and_conflicts_are
 
 
 # --- the retry rules the cluster test relies on (no cluster needed) -------------------------
+
 
 def mysql_error(code: int, message: str):
     import pymysql

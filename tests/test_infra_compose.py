@@ -6,6 +6,7 @@ job that dependents wait to complete), ``depends_on`` targets that exist and are
 right way, no cycles, published ports that don't collide, a service per function of routes.yaml.
 The committed Nginx config must be what the generator prints today.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import missing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,7 @@ def functions() -> list[str]:
 
 
 # --- docker-compose itself ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def docker_compose() -> str:
@@ -86,15 +87,31 @@ def test_without_the_secrets_docker_compose_refuses_and_names_the_missing_one(do
     empty.write_text("")
     result = run_compose(docker_compose, "config", "-q", env_file=empty)
     assert result.returncode != 0
-    assert "infra/.env" in result.stderr and re.search(r"set (MYSQL_ROOT_PASSWORD|MYSQL_PASSWORD|MINIO_ROOT_USER|"
-                                                       r"MINIO_ROOT_PASSWORD|JWT_SECRET)", result.stderr)
+    assert "infra/.env" in result.stderr and re.search(
+        r"set (MYSQL_ROOT_PASSWORD|MYSQL_PASSWORD|MINIO_ROOT_USER|"
+        r"MINIO_ROOT_PASSWORD|JWT_SECRET)",
+        result.stderr,
+    )
 
 
 # --- the structure, on the YAML -----------------------------------------------------------------
 
+
 def test_the_platform_services_are_all_there():
-    expected = {"mysql", "redis", "elasticsearch", "minio", "minio-init", "fastdfs-tracker", "fastdfs-storage",
-                "migrate", "worker", "beat", "nginx", *functions()}
+    expected = {
+        "mysql",
+        "redis",
+        "elasticsearch",
+        "minio",
+        "minio-init",
+        "fastdfs-tracker",
+        "fastdfs-storage",
+        "migrate",
+        "worker",
+        "beat",
+        "nginx",
+        *functions(),
+    }
     assert set(services()) == expected
 
 
@@ -115,9 +132,12 @@ def test_every_service_has_an_image_or_a_build_whose_files_exist():
 
 
 def test_every_long_running_service_has_a_healthcheck_and_one_shot_jobs_are_waited_for():
-    waited_to_complete = {target for service in services().values()
-                          for target, rule in (service.get("depends_on") or {}).items()
-                          if rule.get("condition") == "service_completed_successfully"}
+    waited_to_complete = {
+        target
+        for service in services().values()
+        for target, rule in (service.get("depends_on") or {}).items()
+        if rule.get("condition") == "service_completed_successfully"
+    }
     for name, service in services().items():
         if one_shot(service):
             assert "healthcheck" not in service and name in waited_to_complete, name
@@ -167,16 +187,25 @@ def test_one_service_per_function_serving_only_it_behind_nginx():
     all_services = services()
     for name in functions():
         service = all_services[name]
-        assert service["command"] == ["studyhub", "serve", "--function", name, "--no-jobs", "--no-migrate",
-                                      "--host", "0.0.0.0", "--port", "8000"]
+        assert service["command"] == [
+            "studyhub",
+            "serve",
+            "--function",
+            name,
+            "--no-jobs",
+            "--no-migrate",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "8000",
+        ]
         assert service["build"] == {"context": "..", "dockerfile": "infra/Dockerfile"}
         assert f"http://127.0.0.1:8000/{name}/health" in " ".join(service["healthcheck"]["test"])
         assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert "ports" not in service  # reached through Nginx only
         assert all_services["nginx"]["depends_on"][name] == {"condition": "service_healthy"}
     env = all_services["users"]["environment"]
-    for setting in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "ELASTICSEARCH_URL", "STORAGE_URL",
-                    "JWT_SECRET"):
+    for setting in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "ELASTICSEARCH_URL", "STORAGE_URL", "JWT_SECRET"):
         assert env.get(setting), setting
 
 
@@ -204,14 +233,16 @@ def test_elasticsearch_gets_the_ik_plugin_of_its_own_version_and_a_client_that_t
 
 def test_every_required_setting_is_in_the_env_example_and_the_real_file_is_ignored():
     required = set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text()))
-    example = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines()
-               if line and not line.startswith("#")}
+    example = {
+        line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines() if line and not line.startswith("#")
+    }
     assert required and required <= example
     ignored = subprocess.run(["git", "check-ignore", "-q", "infra/.env"], cwd=ROOT)
     assert ignored.returncode == 0, "infra/.env must be git-ignored"
 
 
 # --- the Nginx config --------------------------------------------------------------------------
+
 
 def test_committed_nginx_config_is_what_the_generator_prints_today(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MAX_BODY_BYTES"}
@@ -225,11 +256,15 @@ def test_committed_nginx_config_is_what_the_generator_prints_today(tmp_path):
         else:
             (copy / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, copy / part)
-    result = subprocess.run(["bash", str(copy / "infra" / "nginx" / "generate.sh")], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(copy / "infra" / "nginx" / "generate.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
-    assert (copy / "infra" / "nginx" / "studyhub.conf").read_text() == (INFRA / "nginx" / "studyhub.conf").read_text(), \
+    assert (copy / "infra" / "nginx" / "studyhub.conf").read_text() == (
+        INFRA / "nginx" / "studyhub.conf"
+    ).read_text(), (
         "routes.yaml or the generator changed: run infra/nginx/generate.sh and commit infra/nginx/studyhub.conf"
+    )
     conf = (INFRA / "nginx" / "studyhub.conf").read_text()
     for name in functions():
         assert f"server {name}:8000 " in conf
@@ -247,18 +282,26 @@ def test_committed_nginx_config_is_accepted_by_nginx(tmp_path):
     listen = "listen 80;"
     conf = conf.replace(listen, "listen 127.0.0.1:80;")
     wrapper = tmp_path / "nginx.conf"
-    wrapper.write_text(f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n include /etc/nginx/mime.types;\n{conf}\n}}\n")
-    result = subprocess.run([nginx, "-t", "-q", "-c", str(wrapper), "-p", str(tmp_path), "-e",
-                             str(tmp_path / "error.log")], capture_output=True, text=True, timeout=30)
+    wrapper.write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n include /etc/nginx/mime.types;\n{conf}\n}}\n"
+    )
+    result = subprocess.run(
+        [nginx, "-t", "-q", "-c", str(wrapper), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
 
 
 # --- LocalStack (documented, not runnable here) ------------------------------------------------
 
+
 def test_localstack_compose_is_valid_and_pins_an_image_that_needs_no_auth_token(docker_compose):
     path = INFRA / "localstack" / "compose.yaml"
-    result = subprocess.run([docker_compose, "-f", str(path), "config", "-q"], capture_output=True, text=True,
-                            timeout=60, cwd=ROOT)
+    result = subprocess.run(
+        [docker_compose, "-f", str(path), "config", "-q"], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     stack = yaml.safe_load(path.read_text())["services"]
     image = stack["localstack"]["image"]

@@ -1,5 +1,6 @@
 """The job system: the Celery app from settings, the embedded queue (concurrent processes, a
 restart of `studyhub serve`), jobs queued only after the commit, the beat schedule from routes.yaml."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import BASE_ENV_KEYS, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,9 +56,9 @@ def test_broker_follows_the_stack(platform):
 
 
 def test_a_job_is_queued_only_when_the_transaction_commits(platform):
-    from studyhub.clients import queue as jobs
     from test_school_students import queued_messages
 
+    from studyhub.clients import queue as jobs
     from studyhub.core.db import session_scope
 
     before = len(queued_messages())
@@ -119,6 +119,7 @@ def test_the_embedded_queue_gives_each_job_to_exactly_one_of_several_processes(t
 
 # --- a restart of `studyhub serve` -------------------------------------------------------------
 
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -158,14 +159,20 @@ class Serve:
         self.proc: subprocess.Popen | None = None
 
     def studyhub(self, *args: str) -> str:
-        done = subprocess.run(["studyhub", *args], cwd=self.directory, env=self.env, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            ["studyhub", *args], cwd=self.directory, env=self.env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
     def start(self, *args: str) -> None:
-        self.proc = subprocess.Popen(["studyhub", "serve", "--port", str(self.port), *args], cwd=self.directory,
-                                     env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["studyhub", "serve", "--port", str(self.port), *args],
+            cwd=self.directory,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _wait(self._healthy, 90, "studyhub serve to answer")
 
     def _healthy(self) -> bool:
@@ -215,8 +222,11 @@ def test_a_job_queued_while_no_worker_runs_is_done_after_serve_restarts(serve):
     serve.studyhub("createsuperuser", "--username", "admin", "--password", "admin-pass-1")
     headers = {"Authorization": f"Bearer {serve.studyhub('token', 'admin')}"}
     klass = httpx.post(serve.url("/api/school/classes"), json={"name": "重启班"}, headers=headers).json()
-    created = httpx.post(serve.url("/api/school/students"), headers=headers,
-                         json={"username": "after_restart", "email": "ar@example.com", "classes": klass["id"]})
+    created = httpx.post(
+        serve.url("/api/school/students"),
+        headers=headers,
+        json={"username": "after_restart", "email": "ar@example.com", "classes": klass["id"]},
+    )
     assert created.status_code == 201
     serve.stop()
     time.sleep(1)
@@ -226,11 +236,14 @@ def test_a_job_queued_while_no_worker_runs_is_done_after_serve_restarts(serve):
     serve.env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp.port}"
     serve.start()  # with the worker and the scheduler: fresh processes pick the job up
     try:
-        helpers = _wait(lambda: _children(serve.proc.pid) if len(_children(serve.proc.pid)) == 2 else None,
-                        30, "the worker and beat subprocesses")
+        helpers = _wait(
+            lambda: _children(serve.proc.pid) if len(_children(serve.proc.pid)) == 2 else None,
+            30,
+            "the worker and beat subprocesses",
+        )
         _wait(lambda: _outbox_attempts(var)[0] >= 2, 60, "the job to run and be retried")
         smtp.start()
-        (recipients, message, _tls), = smtp.wait_for(1, timeout=60)
+        ((recipients, message, _tls),) = smtp.wait_for(1, timeout=60)
         assert recipients == ["ar@example.com"]
         assert "after_restart" in message.get_body(("plain",)).get_content()
         _wait(lambda: _outbox_attempts(var) == [], 10, "the outbox row to be deleted")
@@ -248,12 +261,20 @@ def test_a_group_wide_sigterm_stops_serve_and_its_jobs(serve):
     """Ctrl-C, `timeout` and systemd signal the whole process group at once. The worker and beat
     run in their own session, so serve stops them in order instead of Celery's pool children dying
     first and the worker hanging, orphaned, in its warm shutdown (as it did before)."""
-    serve.proc = subprocess.Popen(["studyhub", "serve", "--port", str(serve.port)], cwd=serve.directory,
-                                  env=serve.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)  # a group of its own, like a terminal job
+    serve.proc = subprocess.Popen(
+        ["studyhub", "serve", "--port", str(serve.port)],
+        cwd=serve.directory,
+        env=serve.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # a group of its own, like a terminal job
     _wait(serve._healthy, 90, "studyhub serve to answer")
-    helpers = _wait(lambda: _children(serve.proc.pid) if len(_children(serve.proc.pid)) == 2 else None,
-                    30, "the worker and beat subprocesses")
+    helpers = _wait(
+        lambda: _children(serve.proc.pid) if len(_children(serve.proc.pid)) == 2 else None,
+        30,
+        "the worker and beat subprocesses",
+    )
     # the worker's prefork pool is up: each helper has children of its own (the pool, for the worker)
     _wait(lambda: any(_children(pid) for pid in helpers), 30, "the worker's pool processes")
     os.killpg(serve.proc.pid, signal.SIGTERM)

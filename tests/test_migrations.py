@@ -1,4 +1,5 @@
 """The Alembic migrations create exactly what the models declare, on SQLite and on MariaDB."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 

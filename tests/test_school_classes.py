@@ -1,8 +1,19 @@
 """API.md §3: classes — who sees which, `last`, `memberDetail`, changes by teacher+ only."""
+
 import pytest
 
-USER_KEYS = {"id", "username", "email", "first_name", "is_superuser", "is_active", "groups", "avatar",
-             "date_joined", "last_login"}
+USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "first_name",
+    "is_superuser",
+    "is_active",
+    "groups",
+    "avatar",
+    "date_joined",
+    "last_login",
+}
 CLASS_KEYS = {"id", "name", "slogan", "member", "memberDetail", "create_time", "update_time"}
 
 
@@ -25,8 +36,10 @@ def make_class(client, superuser):
 def test_teacher_creates_a_class_with_members(client, teacher, make_user):
     pupil = make_user("student")
     colleague = make_user("teacher")
-    response = client.as_user(teacher).post("/api/school/classes", json={
-        "name": "Python 一班", "slogan": "好好学习，天天向上", "member": [pupil.id, colleague.id]})
+    response = client.as_user(teacher).post(
+        "/api/school/classes",
+        json={"name": "Python 一班", "slogan": "好好学习，天天向上", "member": [pupil.id, colleague.id]},
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == CLASS_KEYS
@@ -54,12 +67,15 @@ def test_slogan_and_member_are_optional(client, teacher):
     assert body["memberDetail"] == {"teachers": [], "students": []}
 
 
-@pytest.mark.parametrize("body,field", [
-    ({}, "name"),
-    ({"name": ""}, "name"),
-    ({"name": "班" * 31}, "name"),
-    ({"name": "一班", "member": "abc"}, "member"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "班" * 31}, "name"),
+        ({"name": "一班", "member": "abc"}, "member"),
+    ],
+)
 def test_invalid_class_bodies_are_400(client, teacher, body, field):
     response = client.as_user(teacher).post("/api/school/classes", json=body)
     assert response.status_code == 400
@@ -109,7 +125,9 @@ def test_last_is_the_most_recently_created_visible_class(client, teacher, studen
     first = make_class(name="一班", member=[student.id])
     second = make_class(name="二班")
     # an update makes "first" the most recently *updated*, not the most recently created
-    assert client.as_user(teacher).patch(f"/api/school/classes/{first['id']}", json={"slogan": "加油"}).status_code == 200
+    assert (
+        client.as_user(teacher).patch(f"/api/school/classes/{first['id']}", json={"slogan": "加油"}).status_code == 200
+    )
     assert client.as_user(teacher).get("/api/school/classes/last").json()["id"] == second["id"]
     assert client.as_user(student).get("/api/school/classes/last").json()["id"] == first["id"]
     assert client.as_user(teacher).get("/api/school/classes/last/").json()["id"] == second["id"]

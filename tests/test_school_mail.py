@@ -1,4 +1,5 @@
 """studyhub.clients.mail: the credentials email, STARTTLS / smtps with a real server, refusals, sealing."""
+
 from __future__ import annotations
 
 import datetime
@@ -6,7 +7,6 @@ import ipaddress
 import ssl
 
 import pytest
-
 from conftest import free_port
 from test_school_students import SmtpServer
 
@@ -21,21 +21,28 @@ def tls_files(tmp_path_factory):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
     directory = tmp_path_factory.mktemp("tls")
     cert_file, key_file = directory / "cert.pem", directory / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_file, key_file
 
 
@@ -68,8 +75,7 @@ def test_the_email_has_plain_text_and_html_with_escaped_values(platform):
     assert "一班" in message["Subject"] and message["To"] == "xm@example.com"
 
 
-def test_starttls_is_used_when_the_server_offers_it_and_credentials_are_sent(
-        platform, monkeypatch, tls_files):
+def test_starttls_is_used_when_the_server_offers_it_and_credentials_are_sent(platform, monkeypatch, tls_files):
     from aiosmtpd.smtp import AuthResult
 
     from studyhub.clients.mail import send
@@ -80,14 +86,15 @@ def test_starttls_is_used_when_the_server_offers_it_and_credentials_are_sent(
         logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == b"s3cr%t")
 
-    server = SmtpServer(free_port(), tls_context=server_context(tls_files), require_starttls=True,
-                        authenticator=authenticator)
+    server = SmtpServer(
+        free_port(), tls_context=server_context(tls_files), require_starttls=True, authenticator=authenticator
+    )
     server.start()
     try:
         monkeypatch.setenv("SSL_CERT_FILE", str(tls_files[0]))
         use_smtp(monkeypatch, f"smtp://mailer:s3cr%25t@localhost:{server.port}")
         assert send(credentials_email()) == f"smtp://localhost:{server.port}"
-        (recipients, message, over_tls), = server.received
+        ((recipients, message, over_tls),) = server.received
         assert over_tls and recipients == ["xm@example.com"]
         assert logins == [(b"mailer", b"s3cr%t")]
         assert "Pa55word-x9" in message.get_body(("plain",)).get_content()
@@ -150,8 +157,8 @@ def test_a_stopped_server_is_a_transient_failure(platform, monkeypatch):
 
 
 def test_sealed_secrets_open_only_with_the_same_jwt_secret(platform, monkeypatch):
-    from studyhub.core import config
     from studyhub.clients import mail
+    from studyhub.core import config
 
     token = mail.seal("Pa55word-x9")
     assert "Pa55word" not in token and mail.unseal(token) == "Pa55word-x9"

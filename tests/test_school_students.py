@@ -1,5 +1,6 @@
 """API.md §3: the student list and registering a student — one transaction, a random password
 sent by one queued email (real SMTP server, real worker), never in a response or a log line."""
+
 from __future__ import annotations
 
 import base64
@@ -11,13 +12,13 @@ import time
 from email import policy
 
 import pytest
-
 from conftest import free_port, login
 
 STUDENT_KEYS = {"id", "username", "email", "first_name", "classes"}
 
 
 # --- a real SMTP server (aiosmtpd) ------------------------------------------------------------
+
 
 class SmtpServer:
     """aiosmtpd on a fixed free port that can be stopped and started again (an outage)."""
@@ -91,6 +92,7 @@ def captured_logs(platform):
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def klass(client, teacher):
     response = client.as_user(teacher).post("/api/school/classes", json={"name": "Python 一班"})
@@ -163,6 +165,7 @@ def password_from(message) -> str:
 
 # --- the list ---------------------------------------------------------------------------------
 
+
 def test_teacher_lists_students_filtered_by_class(client, teacher, make_user, klass):
     inside, outside = make_user("student"), make_user("student")
     make_user("teacher")
@@ -199,8 +202,10 @@ def test_students_cannot_list_or_register_students(client, student, klass):
 
 # --- registering --------------------------------------------------------------------------------
 
+
 def test_registering_creates_the_student_in_the_class_and_queues_one_job_with_an_id(
-        client, teacher, klass, captured_logs):
+    client, teacher, klass, captured_logs
+):
     before = len(queued_messages())  # earlier tests may have left jobs in the stack's queue
     response = register(client, teacher, klass, first_name="小明")
     assert response.status_code == 201, response.text
@@ -216,7 +221,7 @@ def test_registering_creates_the_student_in_the_class_and_queues_one_job_with_an
     password = sealed_password()
     assert len(password) >= 10
     # the job carries the outbox row's id; the password is nowhere in the broker, response or logs
-    (mail_id, user_id, *_), = outbox()
+    ((mail_id, user_id, *_),) = outbox()
     jobs = queued_messages()[before:]
     assert [m["task"] for m in jobs] == ["studyhub.school.send_credentials"]
     assert [m["args"] for m in jobs] == [[mail_id]]
@@ -243,14 +248,17 @@ def test_taken_username_is_400_and_nothing_is_written(client, teacher, student, 
     assert client.as_user(teacher).get(f"/api/school/classes/{klass['id']}").json()["member"] == []
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"classes": 987654}, "classes"),
-    ({"classes": None}, "classes"),
-    ({"email": "not-an-email"}, "email"),
-    ({"email": None}, "email"),
-    ({"username": ""}, "username"),
-    ({"username": "has space"}, "username"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"classes": 987654}, "classes"),
+        ({"classes": None}, "classes"),
+        ({"email": "not-an-email"}, "email"),
+        ({"email": None}, "email"),
+        ({"username": ""}, "username"),
+        ({"username": "has space"}, "username"),
+    ],
+)
 def test_invalid_registrations_are_400(client, teacher, klass, change, field):
     body = {"username": "xiaoming", "email": "xm@example.com", "classes": klass["id"], **change}
     body = {k: v for k, v in body.items() if v is not None}
@@ -285,12 +293,13 @@ def test_without_smtp_the_email_is_written_to_var_mail(client, teacher, klass, j
 
 
 def test_the_student_gets_one_email_with_username_password_and_class_and_can_log_in(
-        client, teacher, klass, smtp, job_worker, captured_logs):
+    client, teacher, klass, smtp, job_worker, captured_logs
+):
     from studyhub.core.config import get_settings
 
     response = register(client, teacher, klass)
     assert response.status_code == 201
-    (recipients, message, _tls), = smtp.wait_for(1)
+    ((recipients, message, _tls),) = smtp.wait_for(1)
     assert recipients == ["xiaoming@example.com"] and message["To"] == "xiaoming@example.com"
     password = password_from(message)
     assert len(password) >= 10
@@ -309,7 +318,8 @@ def test_the_student_gets_one_email_with_username_password_and_class_and_can_log
 
 
 def test_smtp_outage_keeps_the_student_and_the_email_arrives_once_when_smtp_is_back(
-        client, teacher, klass, smtp, job_worker, captured_logs):
+    client, teacher, klass, smtp, job_worker, captured_logs
+):
     smtp.stop()
     response = register(client, teacher, klass)
     assert response.status_code == 201
@@ -319,11 +329,11 @@ def test_smtp_outage_keeps_the_student_and_the_email_arrives_once_when_smtp_is_b
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (not outbox() or outbox()[0][2] < 2):
         time.sleep(0.1)
-    (_id, _user, attempts, last_error, _secret), = outbox()
+    ((_id, _user, attempts, last_error, _secret),) = outbox()
     assert attempts >= 2 and "Connection" in last_error  # tried, failed, retried
 
     smtp.start()
-    (recipients, message, _tls), = smtp.wait_for(1, timeout=30)
+    ((recipients, message, _tls),) = smtp.wait_for(1, timeout=30)
     assert recipients == ["xiaoming@example.com"]
     password = password_from(message)
     time.sleep(1.5)
@@ -357,8 +367,8 @@ def test_the_sweep_requeues_an_email_whose_job_was_lost(client, teacher, klass, 
 
     from sqlalchemy import update
 
-    from studyhub.clients import queue as jobs
     from jobs.celery_app import purge
+    from studyhub.clients import queue as jobs
     from studyhub.core.db import session_scope
     from studyhub.models.base import utcnow
     from studyhub.models.school import CredentialsMail
@@ -371,12 +381,13 @@ def test_the_sweep_requeues_an_email_whose_job_was_lost(client, teacher, klass, 
     time.sleep(1)
     assert smtp.received == []
     jobs.send("studyhub.school.requeue_credentials_mail")
-    (recipients, _message, _tls), = smtp.wait_for(1)
+    ((recipients, _message, _tls),) = smtp.wait_for(1)
     assert recipients == ["xiaoming@example.com"] and outbox_after_delivery() == []
 
 
 def test_a_broker_that_is_down_at_queue_time_loses_neither_the_student_nor_the_email(
-        client, teacher, klass, monkeypatch):
+    client, teacher, klass, monkeypatch
+):
     from studyhub.clients import queue as jobs
     from studyhub.core import config
 
@@ -387,7 +398,8 @@ def test_a_broker_that_is_down_at_queue_time_loses_neither_the_student_nor_the_e
     response = register(client, teacher, klass)
     assert response.status_code == 201  # committed before the queueing was tried
     assert time.monotonic() - started < 5
-    assert [s["username"] for s in client.as_user(teacher).get("/api/school/students").json()["results"]] \
-        == ["xiaoming"]
+    assert [s["username"] for s in client.as_user(teacher).get("/api/school/students").json()["results"]] == [
+        "xiaoming"
+    ]
     assert len(outbox()) == 1  # still there for the sweep to queue again
     jobs.reset()

@@ -1,4 +1,5 @@
 """API.md §6: commodities (anyone reads, superuser writes) and the private cart, on both stacks."""
+
 from shopping_fixtures import bearer, concurrently, make_commodity
 
 COMMODITY_KEYS = {"id", "name", "price", "stock", "sales", "description", "image", "create_time", "update_time"}
@@ -29,9 +30,18 @@ def test_anyone_reads_one_commodity(client):
 
 
 def test_superuser_creates_a_commodity_sales_are_read_only(client, superuser):
-    response = client.as_user(superuser).post("/api/shopping/commodities", json={
-        "name": "算法导论", "price": "128.5", "stock": 20, "sales": 999, "description": "第三版",
-        "image": "https://cdn.example.com/clrs.png", "id": 7})
+    response = client.as_user(superuser).post(
+        "/api/shopping/commodities",
+        json={
+            "name": "算法导论",
+            "price": "128.5",
+            "stock": 20,
+            "sales": 999,
+            "description": "第三版",
+            "image": "https://cdn.example.com/clrs.png",
+            "id": 7,
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == COMMODITY_KEYS
@@ -52,10 +62,14 @@ def test_students_and_teachers_cannot_write_commodities(client, student, teacher
 
 def test_invalid_commodity_bodies_are_400(client, superuser):
     api = client.as_user(superuser)
-    for body, field in [({"price": "1.00"}, "name"), ({"name": "x", "price": "-1"}, "price"),
-                        ({"name": "x", "price": "1.234"}, "price"), ({"name": "x", "price": "abc"}, "price"),
-                        ({"name": "x", "price": "1.00", "stock": -1}, "stock"),
-                        ({"name": "x", "price": "1.00", "image": "javascript:alert(1)"}, "image")]:
+    for body, field in [
+        ({"price": "1.00"}, "name"),
+        ({"name": "x", "price": "-1"}, "price"),
+        ({"name": "x", "price": "1.234"}, "price"),
+        ({"name": "x", "price": "abc"}, "price"),
+        ({"name": "x", "price": "1.00", "stock": -1}, "stock"),
+        ({"name": "x", "price": "1.00", "image": "javascript:alert(1)"}, "image"),
+    ]:
         response = api.post("/api/shopping/commodities", json=body)
         assert response.status_code == 400, body
         assert field in response.json()["errors"], response.json()
@@ -77,6 +91,7 @@ def test_superuser_updates_and_soft_deletes_a_commodity(client, superuser):
 
 # --- cart ---------------------------------------------------------------------------------------
 
+
 def test_cart_needs_a_login(client):
     assert client.get("/api/shopping/cart").status_code == 401
     assert client.post("/api/shopping/cart", json={"commodity": 1}).status_code == 401
@@ -87,8 +102,13 @@ def test_posting_a_commodity_creates_a_cart_row_and_posting_again_adds_to_it(cli
     api = client.as_user(student)
     first = api.post("/api/shopping/cart", json={"commodity": cid, "number": 2, "user": 999})
     assert first.status_code == 201, first.text
-    assert first.json() == {"id": first.json()["id"], "commodity": cid, "commodity_name": "草稿纸",
-                            "price": "2.50", "number": 2}
+    assert first.json() == {
+        "id": first.json()["id"],
+        "commodity": cid,
+        "commodity_name": "草稿纸",
+        "price": "2.50",
+        "number": 2,
+    }
     second = api.post("/api/shopping/cart", json={"commodity": cid, "number": 3})
     assert second.json()["id"] == first.json()["id"] and second.json()["number"] == 5
     listing = api.get("/api/shopping/cart").json()
@@ -100,10 +120,12 @@ def test_concurrent_posts_of_one_commodity_end_in_one_row(client, student):
 
     cid = make_commodity()
     token = token_for(student)
-    results = concurrently([
-        lambda http: http.post("/api/shopping/cart", json={"commodity": cid, "number": 1}, headers=bearer(token))
-        for _ in range(8)
-    ])
+    results = concurrently(
+        [
+            lambda http: http.post("/api/shopping/cart", json={"commodity": cid, "number": 1}, headers=bearer(token))
+            for _ in range(8)
+        ]
+    )
     assert [r.status_code for r in results] == [201] * 8, [r.text for r in results]
     listing = client.as_user(student).get("/api/shopping/cart").json()
     assert listing["count"] == 1 and listing["results"][0]["number"] == 8
@@ -112,8 +134,12 @@ def test_concurrent_posts_of_one_commodity_end_in_one_row(client, student):
 def test_cart_number_must_be_at_least_one_and_the_commodity_must_exist(client, student, superuser):
     cid = make_commodity()
     api = client.as_user(student)
-    for body in ({"commodity": cid, "number": 0}, {"commodity": cid, "number": -2}, {"commodity": 999999},
-                 {"number": 1}):
+    for body in (
+        {"commodity": cid, "number": 0},
+        {"commodity": cid, "number": -2},
+        {"commodity": 999999},
+        {"number": 1},
+    ):
         assert api.post("/api/shopping/cart", json=body).status_code == 400, body
     client.as_user(superuser).delete(f"/api/shopping/commodities/{cid}")
     gone = api.post("/api/shopping/cart", json={"commodity": cid})
@@ -145,10 +171,8 @@ def test_another_users_cart_row_is_404_and_not_listed(client, student, make_user
 
 def test_demo_seed_adds_commodities_once(client):
     from studyhub.core.db import session_scope
+    from studyhub.domain.shopping.demo import seed_demo_commodities
     from studyhub.ops.seed import DEMO_SEEDERS
-    from studyhub.domain.shopping.demo import seed_demo_commodities
-
-    from studyhub.domain.shopping.demo import seed_demo_commodities
 
     assert seed_demo_commodities in DEMO_SEEDERS
     with session_scope() as session:

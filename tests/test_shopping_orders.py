@@ -1,16 +1,35 @@
 """API.md §6: placing, reading and cancelling orders; unpaid orders expire (cleanup job, CLI)."""
+
 import re
 import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shopping_fixtures import (
-    backdate_order, bearer, buy, commodity_state, concurrently, count_rows, make_address, make_commodity,
-    order_row, place_order,
+    backdate_order,
+    bearer,
+    buy,
+    commodity_state,
+    concurrently,
+    count_rows,
+    make_address,
+    make_commodity,
+    order_row,
+    place_order,
 )
 
-ORDER_KEYS = {"order_id", "user", "address", "total_count", "total_amount", "pay_method", "status", "goods",
-              "create_time", "update_time"}
+ORDER_KEYS = {
+    "order_id",
+    "user",
+    "address",
+    "total_count",
+    "total_amount",
+    "pay_method",
+    "status",
+    "goods",
+    "create_time",
+    "update_time",
+}
 
 
 def test_placing_an_order_takes_stock_snapshots_prices_and_empties_those_cart_rows(client, student):
@@ -66,12 +85,17 @@ def test_order_body_is_validated(client, student):
     api = client.as_user(student)
     row = api.post("/api/shopping/cart", json={"commodity": make_commodity()}).json()["id"]
     address = make_address(student)
-    for body, field in [({"cart": [row], "address": address, "pay_method": 3}, "pay_method"),
-                        ({"cart": [row], "pay_method": 1}, "address"),
-                        ({"cart": "x", "address": address, "pay_method": 1}, "cart")]:
+    for body, field in [
+        ({"cart": [row], "address": address, "pay_method": 3}, "pay_method"),
+        ({"cart": [row], "pay_method": 1}, "address"),
+        ({"cart": "x", "address": address, "pay_method": 1}, "cart"),
+    ]:
         response = api.post("/api/shopping/orders", json=body)
         assert response.status_code == 400 and field in response.json()["errors"], response.text
-    assert client.post("/api/shopping/orders", json={"cart": [row], "address": address, "pay_method": 1}).status_code == 401
+    assert (
+        client.post("/api/shopping/orders", json={"cart": [row], "address": address, "pay_method": 1}).status_code
+        == 401
+    )
     assert count_rows(Order) == 0
 
 
@@ -104,8 +128,10 @@ def test_one_line_short_of_stock_refuses_the_whole_order_and_changes_nothing(cli
 
     plenty, scarce = make_commodity("草稿纸", stock=50), make_commodity("限量版", stock=1)
     api = client.as_user(student)
-    rows = [api.post("/api/shopping/cart", json={"commodity": plenty, "number": 5}).json()["id"],
-            api.post("/api/shopping/cart", json={"commodity": scarce, "number": 2}).json()["id"]]
+    rows = [
+        api.post("/api/shopping/cart", json={"commodity": plenty, "number": 5}).json()["id"],
+        api.post("/api/shopping/cart", json={"commodity": scarce, "number": 2}).json()["id"],
+    ]
 
     response = place_order(api, rows, make_address(student))
 
@@ -132,11 +158,14 @@ def test_submitting_the_same_cart_twice_at_once_places_one_order(client, student
     cid = make_commodity(stock=10)
     row = client.as_user(student).post("/api/shopping/cart", json={"commodity": cid, "number": 2}).json()["id"]
     address, token = make_address(student), token_for(student)
-    results = concurrently([
-        lambda http: http.post("/api/shopping/orders", json={"cart": [row], "address": address, "pay_method": 1},
-                               headers=bearer(token))
-        for _ in range(4)
-    ])
+    results = concurrently(
+        [
+            lambda http: http.post(
+                "/api/shopping/orders", json={"cart": [row], "address": address, "pay_method": 1}, headers=bearer(token)
+            )
+            for _ in range(4)
+        ]
+    )
     assert sorted(r.status_code for r in results) == [201, 400, 400, 400], [r.text for r in results]
     assert commodity_state(cid) == (8, 2)
 
@@ -163,6 +192,7 @@ def test_orders_list_newest_first_paginated(client, student):
 
 
 # --- cancel -------------------------------------------------------------------------------------
+
 
 def test_owner_cancels_an_unpaid_order_and_the_stock_comes_back_once(client, student):
     cid = make_commodity(stock=10)
@@ -196,15 +226,18 @@ def test_concurrent_cancels_give_the_stock_back_once(client, student):
     cid = make_commodity(stock=10)
     order = buy(client.as_user(student), student, cid, number=4)
     token = token_for(student)
-    results = concurrently([
-        lambda http: http.post(f"/api/shopping/orders/{order['order_id']}/cancel", headers=bearer(token))
-        for _ in range(6)
-    ])
+    results = concurrently(
+        [
+            lambda http: http.post(f"/api/shopping/orders/{order['order_id']}/cancel", headers=bearer(token))
+            for _ in range(6)
+        ]
+    )
     assert sorted(r.status_code for r in results) == [200] + [409] * 5
     assert commodity_state(cid) == (10, 0)
 
 
 # --- expiry: the cleanup job ----------------------------------------------------------------------
+
 
 def test_cleanup_cancels_unpaid_orders_past_the_timeout_and_gives_stock_back_once(client, student):
     from studyhub.domain.shopping.orders import cancel_expired_orders
@@ -339,8 +372,14 @@ def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student,
         def victim(session):
             attempts.append(1)
             work(session)  # the real work runs, then the "deadlock" rolls it back
-            raise OperationalError("UPDATE commodities ...", {}, pymysql.err.OperationalError(
-                1213, "Deadlock found when trying to get lock; try restarting transaction"))
+            raise OperationalError(
+                "UPDATE commodities ...",
+                {},
+                pymysql.err.OperationalError(
+                    1213, "Deadlock found when trying to get lock; try restarting transaction"
+                ),
+            )
+
         return real(victim, **kwargs)
 
     monkeypatch.setattr(db, "run_in_transaction", always_deadlocked)
@@ -354,7 +393,6 @@ def test_deadlock_retries_used_up_answer_503_and_change_nothing(client, student,
 
 
 def test_an_order_id_collision_is_retried_under_a_new_id(client, student, monkeypatch):
-    import sys
 
     api = client.as_user(student)
     cid = make_commodity(stock=10)

@@ -1,16 +1,28 @@
 """API.md §6: Alipay — the pay URL, the browser return and the webhook, signed with RSA keys
 generated here (one pair acting as our app, one as Alipay), on both stacks."""
+
 import base64
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-
-from shopping_fixtures import (
-    APP_ID, FORM, alipay_sign, backdate_order, buy, commodity_state, concurrently, configure_alipay, count_rows,
-    make_commodity, notification, order_row, post_notify,
+from shopping_fixtures import (  # noqa: F401 - fixtures
+    APP_ID,
+    FORM,
+    alipay,
+    alipay_sign,
+    backdate_order,
+    buy,
+    commodity_state,
+    concurrently,
+    configure_alipay,
+    count_rows,
+    make_commodity,
+    notification,
+    order_row,
+    post_notify,
+    rsa_keys,
 )
-from shopping_fixtures import alipay, rsa_keys  # noqa: F401 - fixtures
 
 
 def verify_app_signature(params: dict[str, str], public_key) -> None:
@@ -31,6 +43,7 @@ def state(order_id: str):
 
 
 # --- no keys: 503, never 500 --------------------------------------------------------------------
+
 
 def test_payment_routes_answer_503_when_alipay_is_not_configured(client, student):
     configure_alipay()
@@ -56,6 +69,7 @@ def test_malformed_keys_answer_503_too(client, student):
 
 # --- pay URL ----------------------------------------------------------------------------------------
 
+
 def test_pay_url_is_a_signed_page_pay_request_on_the_sandbox_gateway(client, student, alipay):
     order = buy(client.as_user(student), student, make_commodity(price="39.90"), number=2)
     response = client.as_user(student).get(f"/api/shopping/payments/{order['order_id']}/pay")
@@ -76,8 +90,12 @@ def test_pay_url_is_a_signed_page_pay_request_on_the_sandbox_gateway(client, stu
 
 
 def test_pay_url_uses_the_production_gateway_when_sandbox_is_off(client, student, alipay, rsa_keys):
-    configure_alipay(ALIPAY_APP_ID=APP_ID, ALIPAY_APP_PRIVATE_KEY=rsa_keys["app"][1],
-                     ALIPAY_PUBLIC_KEY=rsa_keys["alipay"][2], ALIPAY_SANDBOX="false")
+    configure_alipay(
+        ALIPAY_APP_ID=APP_ID,
+        ALIPAY_APP_PRIVATE_KEY=rsa_keys["app"][1],
+        ALIPAY_PUBLIC_KEY=rsa_keys["alipay"][2],
+        ALIPAY_SANDBOX="false",
+    )
     order = buy(client.as_user(student), student, make_commodity())
     url = client.as_user(student).get(f"/api/shopping/payments/{order['order_id']}/pay").json()["pay_url"]
     assert url.startswith("https://openapi.alipay.com/gateway.do?")
@@ -113,6 +131,7 @@ def test_pay_url_only_for_the_owners_unpaid_unexpired_order(client, student, mak
 
 
 # --- webhook ------------------------------------------------------------------------------------------
+
 
 def test_valid_notification_marks_the_order_paid_and_records_one_payment(client, student, alipay):
     order = buy(client.as_user(student), student, make_commodity(price="39.90"))
@@ -159,9 +178,21 @@ def _unpaid_order(client, student):
     return buy(client.as_user(student), student, make_commodity(price="39.90"))
 
 
-@pytest.mark.parametrize("case", ["tampered_signature", "tampered_field", "other_app_id", "amount_off_by_a_cent",
-                                  "unknown_order", "order_id_with_a_suffix", "trade_no_too_long", "missing_sign",
-                                  "unsigned_sign_type_rsa", "not_a_form"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "tampered_signature",
+        "tampered_field",
+        "other_app_id",
+        "amount_off_by_a_cent",
+        "unknown_order",
+        "order_id_with_a_suffix",
+        "trade_no_too_long",
+        "missing_sign",
+        "unsigned_sign_type_rsa",
+        "not_a_form",
+    ],
+)
 def test_invalid_notifications_answer_failure_and_change_nothing(client, student, alipay, case):
     order = _unpaid_order(client, student)
     key = alipay["alipay"][0]
@@ -251,10 +282,12 @@ def test_cleanup_racing_a_payment_ends_consistent(client, student, alipay):
         backdate_order(order["order_id"], 3600)
         body = urlencode(alipay_sign(notification(order, trade_no=f"T{order['order_id']}"), alipay["alipay"][0]))
 
-        results = concurrently([
-            lambda http: http.post("/api/shopping/payments/notify", content=body.encode(), headers=FORM),
-            lambda http: cancel_expired_orders(),
-        ])
+        results = concurrently(
+            [
+                lambda http: http.post("/api/shopping/payments/notify", content=body.encode(), headers=FORM),
+                lambda http: cancel_expired_orders(),
+            ]
+        )
 
         assert results[0].text == "success"
         row = order_row(order["order_id"])
@@ -266,10 +299,20 @@ def test_cleanup_racing_a_payment_ends_consistent(client, student, alipay):
 
 # --- the browser return -------------------------------------------------------------------------------
 
+
 def return_params(order, trade_no="2026112422001400000000000077", amount=None):
-    return {"charset": "utf-8", "out_trade_no": order["order_id"], "method": "alipay.trade.page.pay.return",
-            "total_amount": amount or order["total_amount"], "trade_no": trade_no, "auth_app_id": APP_ID,
-            "version": "1.0", "app_id": APP_ID, "seller_id": "2088102177296610", "timestamp": "2026-11-24 13:05:30"}
+    return {
+        "charset": "utf-8",
+        "out_trade_no": order["order_id"],
+        "method": "alipay.trade.page.pay.return",
+        "total_amount": amount or order["total_amount"],
+        "trade_no": trade_no,
+        "auth_app_id": APP_ID,
+        "version": "1.0",
+        "app_id": APP_ID,
+        "seller_id": "2088102177296610",
+        "timestamp": "2026-11-24 13:05:30",
+    }
 
 
 def test_return_with_a_good_signature_marks_the_order_paid(client, student, alipay):
@@ -316,7 +359,9 @@ def test_payments_list_is_the_callers_own(client, student, make_user, alipay):
     mine = buy(client.as_user(student), student, make_commodity())
     theirs = buy(client.as_user(other), other, make_commodity())
     for order, trade in ((mine, "T-mine"), (theirs, "T-theirs")):
-        assert post_notify(client, alipay_sign(notification(order, trade_no=trade), alipay["alipay"][0])).text == "success"
+        assert (
+            post_notify(client, alipay_sign(notification(order, trade_no=trade), alipay["alipay"][0])).text == "success"
+        )
     listing = client.as_user(student).get("/api/shopping/payments").json()
     assert [p["trade_id"] for p in listing["results"]] == ["T-mine"]
     assert client.get("/api/shopping/payments").status_code == 401

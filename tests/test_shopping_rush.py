@@ -1,5 +1,6 @@
 """Stock is never oversold (API.md §6): 100 buyers at once, each its own HTTP request and
 database session, through the real front door, on SQLite and on MariaDB."""
+
 from collections import Counter
 
 from shopping_fixtures import bearer, commodity_state, concurrently, count_rows, make_commodity
@@ -12,17 +13,30 @@ ROUNDS = 5
 def make_buyers(count: int) -> list[tuple[str, int]]:
     """``count`` students with an address each: ``[(token, address_id)]`` (arranged in bulk)."""
     from conftest import DEFAULT_PASSWORD, password_hash, token_for
-    from studyhub.core.db import session_scope
-    from studyhub.models.users import Address, User
     from shopping_fixtures import GUANGDONG, GUANGZHOU, TIANHE
 
+    from studyhub.core.db import session_scope
+    from studyhub.models.users import Address, User
+
     with session_scope() as session:
-        users = [User(username=f"buyer{i}", password=password_hash(DEFAULT_PASSWORD), email=f"buyer{i}@example.com")
-                 for i in range(count)]
+        users = [
+            User(username=f"buyer{i}", password=password_hash(DEFAULT_PASSWORD), email=f"buyer{i}@example.com")
+            for i in range(count)
+        ]
         session.add_all(users)
         session.flush()
-        addresses = [Address(user_id=u.id, province_id=GUANGDONG, city_id=GUANGZHOU, district_id=TIANHE,
-                             place=f"天河路 {u.id} 号", receiver="买家", mobile="13800138000") for u in users]
+        addresses = [
+            Address(
+                user_id=u.id,
+                province_id=GUANGDONG,
+                city_id=GUANGZHOU,
+                district_id=TIANHE,
+                place=f"天河路 {u.id} 号",
+                receiver="买家",
+                mobile="13800138000",
+            )
+            for u in users
+        ]
         session.add_all(addresses)
         session.flush()
         return [(token_for(u), a.id) for u, a in zip(users, addresses)]
@@ -30,8 +44,8 @@ def make_buyers(count: int) -> list[tuple[str, int]]:
 
 def fill_carts(buyers, lines_per_buyer) -> list[list[int]]:
     """Cart rows for every buyer, inserted in the given commodity order; their ids per buyer."""
-    from studyhub.core.security import decode_token
     from studyhub.core.db import session_scope
+    from studyhub.core.security import decode_token
     from studyhub.models.shopping import ShoppingCart
 
     with session_scope() as session:
@@ -63,8 +77,9 @@ def reset_round(*commodity_ids: int) -> None:
 
 def rush(buyers, carts):
     def order(token, address, cart):
-        return lambda http: http.post("/api/shopping/orders", json={"cart": cart, "address": address, "pay_method": 1},
-                                      headers=bearer(token))
+        return lambda http: http.post(
+            "/api/shopping/orders", json={"cart": cart, "address": address, "pay_method": 1}, headers=bearer(token)
+        )
 
     results = concurrently([order(token, address, cart) for (token, address), cart in zip(buyers, carts)])
     errors = [r for r in results if isinstance(r, BaseException)]

@@ -9,6 +9,7 @@ The integration tests talk to a real FastDFS tracker + storage (e.g. the seed's
 through the storage server's Nginx, ``FDFS_MEDIA_URL=http://host:8888/``. No FastDFS server can
 be installed here (no Debian package, no PyPI package, no Docker engine), so they skip here.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port
 
 FDFS_TRACKER = os.environ.get("FDFS_TRACKER")
@@ -41,6 +41,7 @@ PNG = _png()
 
 # --- the URL -------------------------------------------------------------------------------
 
+
 def test_one_tracker_with_the_default_port():
     from studyhub.clients.storage_fdfs import parse_fdfs_url
 
@@ -54,23 +55,27 @@ def test_one_tracker_with_the_default_port():
 def test_several_trackers_media_url_and_timeouts():
     from studyhub.clients.storage_fdfs import parse_fdfs_url
 
-    config = parse_fdfs_url("fdfs://10.0.0.1:22122,10.0.0.2:22122"
-                            "?media_url=http://storage-nginx:8888/&connect_timeout=2&network_timeout=20")
+    config = parse_fdfs_url(
+        "fdfs://10.0.0.1:22122,10.0.0.2:22122?media_url=http://storage-nginx:8888/&connect_timeout=2&network_timeout=20"
+    )
 
     assert config.trackers == (("10.0.0.1", 22122), ("10.0.0.2", 22122))
     assert config.media_url == "http://storage-nginx:8888/"
     assert (config.connect_timeout, config.network_timeout) == (2, 20)
 
 
-@pytest.mark.parametrize("url", [
-    "fdfs://",                                   # no tracker
-    "fdfs://:22122",                             # no host
-    "fdfs://tracker:port",                       # port not a number
-    "fdfs://t1:22122,t2:22123",                  # client.conf has one port for all trackers
-    "fdfs://tracker:22122?bucket=x",             # unknown option
-    "fdfs://tracker:22122?connect_timeout=0",
-    "s3://tracker:22122",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "fdfs://",  # no tracker
+        "fdfs://:22122",  # no host
+        "fdfs://tracker:port",  # port not a number
+        "fdfs://t1:22122,t2:22123",  # client.conf has one port for all trackers
+        "fdfs://tracker:22122?bucket=x",  # unknown option
+        "fdfs://tracker:22122?connect_timeout=0",
+        "s3://tracker:22122",
+    ],
+)
 def test_a_bad_fdfs_url_is_refused_at_startup(url):
     from studyhub.clients.storage_fdfs import parse_fdfs_url
 
@@ -79,6 +84,7 @@ def test_a_bad_fdfs_url_is_refused_at_startup(url):
 
 
 # --- the client.conf py3Fdfs reads ---------------------------------------------------------
+
 
 def test_generated_client_conf_is_what_py3fdfs_reads(tmp_path):
     from fdfs_client.client import get_tracker_conf
@@ -115,13 +121,12 @@ def test_public_url_is_the_storage_nginx_plus_the_file_id():
 
     storage = FastDFSStorage("fdfs://tracker:22122?media_url=http://storage-nginx:8888/")
 
-    assert (storage.url("group1/M00/00/00/wKgAAWNQ.png")
-            == "http://storage-nginx:8888/group1/M00/00/00/wKgAAWNQ.png")
+    assert storage.url("group1/M00/00/00/wKgAAWNQ.png") == "http://storage-nginx:8888/group1/M00/00/00/wKgAAWNQ.png"
 
 
 def test_without_media_url_the_public_url_follows_media_url_setting(monkeypatch):
-    from studyhub.core import config
     from studyhub.clients.storage_fdfs import FastDFSStorage
+    from studyhub.core import config
 
     monkeypatch.setenv("MEDIA_URL", "https://cdn.example.com/media/")
     config.reset()
@@ -136,14 +141,15 @@ def test_without_media_url_the_public_url_follows_media_url_setting(monkeypatch)
 
 # --- an unreachable or broken tracker --------------------------------------------------------
 
+
 def closed_port_url() -> str:
     return f"fdfs://127.0.0.1:{free_port()}?connect_timeout=1"
 
 
 @pytest.mark.parametrize("operation", ["save", "open", "delete", "ping"])
 def test_tracker_down_is_unavailable_storage_within_a_second(operation):
-    from studyhub.core.errors import Unavailable
     from studyhub.clients.storage_fdfs import FastDFSStorage
+    from studyhub.core.errors import Unavailable
 
     storage = FastDFSStorage(closed_port_url())
     calls = {
@@ -188,23 +194,24 @@ def not_a_tracker():
 
 
 def test_a_server_that_is_not_a_tracker_is_unavailable_storage(not_a_tracker):
-    from studyhub.core.errors import Unavailable
     from studyhub.clients.storage_fdfs import FastDFSStorage
+    from studyhub.core.errors import Unavailable
 
     with pytest.raises(Unavailable):
         FastDFSStorage(not_a_tracker).save(PNG, prefix="avatars/1", extension="png", content_type="image/png")
 
 
 def test_avatar_upload_answers_503_when_the_fastdfs_tracker_is_down(client, student, monkeypatch):
-    from studyhub.core import config
     from studyhub.clients import storage
+    from studyhub.core import config
 
     monkeypatch.setenv("STORAGE_URL", closed_port_url())
     config.reset()
     storage.reset()
     try:
         response = client.as_user(student).post(
-            f"/api/users/users/{student.id}/avatar", files={"file": ("a.png", PNG, "image/png")})
+            f"/api/users/users/{student.id}/avatar", files={"file": ("a.png", PNG, "image/png")}
+        )
     finally:
         monkeypatch.undo()
         config.reset()
@@ -216,8 +223,7 @@ def test_avatar_upload_answers_503_when_the_fastdfs_tracker_is_down(client, stud
 
 # --- a real FastDFS (only where one runs) ---------------------------------------------------
 
-needs_fastdfs = pytest.mark.skipif(
-    not FDFS_TRACKER, reason="no FastDFS server can be installed here; set FDFS_TRACKER")
+needs_fastdfs = pytest.mark.skipif(not FDFS_TRACKER, reason="no FastDFS server can be installed here; set FDFS_TRACKER")
 
 
 @pytest.fixture
@@ -248,8 +254,9 @@ def test_fastdfs_saves_opens_and_deletes_a_file(fastdfs):
 
 
 @needs_fastdfs
-@pytest.mark.skipif(bool(FDFS_TRACKER) and not FDFS_MEDIA_URL,
-                    reason="set FDFS_MEDIA_URL to the storage server's Nginx")
+@pytest.mark.skipif(
+    bool(FDFS_TRACKER) and not FDFS_MEDIA_URL, reason="set FDFS_MEDIA_URL to the storage server's Nginx"
+)
 def test_fastdfs_public_url_serves_the_bytes_through_the_storage_nginx(fastdfs):
     import httpx
 

@@ -1,11 +1,11 @@
 """A backing service that is down answers 503 service_unavailable quickly — never a hang or 500."""
+
 import shutil
 import subprocess
 import time
 import uuid
 
 import pytest
-
 from conftest import DEFAULT_PASSWORD, free_port, port_open, reset_clients
 
 
@@ -15,8 +15,11 @@ def private_redis(platform, monkeypatch):
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(50):
         if port_open("127.0.0.1", port):
             break
@@ -35,8 +38,10 @@ def test_login_answers_503_quickly_when_redis_is_stopped(client, student, privat
     private_redis.kill()
     private_redis.wait()
     started = time.monotonic()
-    response = client.post("/api/users/login", json={"username": student.username, "password": DEFAULT_PASSWORD,
-                                                     "uuid": key, "verify": "abcd"})
+    response = client.post(
+        "/api/users/login",
+        json={"username": student.username, "password": DEFAULT_PASSWORD, "uuid": key, "verify": "abcd"},
+    )
     elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable" and "cache" in response.json()["detail"]
@@ -53,8 +58,11 @@ def test_database_routes_answer_503_quickly_when_the_database_is_unreachable(cli
     token = token_for(student)
     monkeypatch.setenv("DATABASE_URL", f"mysql+pymysql://root@127.0.0.1:{free_port()}/studyhub")
     reset_clients()
-    for method, path in [("GET", "/api/users/area"), ("GET", f"/api/users/users/{student.id}"),
-                         ("GET", "/api/users/address")]:
+    for method, path in [
+        ("GET", "/api/users/area"),
+        ("GET", f"/api/users/users/{student.id}"),
+        ("GET", "/api/users/address"),
+    ]:
         started = time.monotonic()
         response = client.request(method, path, token=token)
         assert response.status_code == 503, (path, response.text)

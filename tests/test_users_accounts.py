@@ -1,10 +1,20 @@
 """API.md §2: users list/create/read/update/deactivate, password change; pagination shape."""
-import pytest
 
+import pytest
 from conftest import DEFAULT_PASSWORD, login
 
-USER_KEYS = {"id", "username", "email", "first_name", "is_superuser", "is_active", "groups", "avatar",
-             "date_joined", "last_login"}
+USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "first_name",
+    "is_superuser",
+    "is_active",
+    "groups",
+    "avatar",
+    "date_joined",
+    "last_login",
+}
 
 
 def test_students_cannot_list_users(client, student):
@@ -66,9 +76,18 @@ def test_filter_by_group_and_search(client, teacher, make_user):
 
 
 def test_superuser_creates_user_with_groups(client, superuser):
-    response = client.as_user(superuser).post("/api/users/users", json={
-        "username": "新老师", "password": "a-strong-pass", "email": "t@example.com", "groups": [1],
-        "is_superuser": False, "id": 999, "password_hash": "x"})
+    response = client.as_user(superuser).post(
+        "/api/users/users",
+        json={
+            "username": "新老师",
+            "password": "a-strong-pass",
+            "email": "t@example.com",
+            "groups": [1],
+            "is_superuser": False,
+            "id": 999,
+            "password_hash": "x",
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["username"] == "新老师" and body["groups"] == [1] and body["id"] != 999
@@ -123,8 +142,16 @@ def test_read_self_or_as_teacher_but_students_cannot_read_others(client, student
 
 
 def test_self_update_changes_email_and_name_but_not_roles(client, student):
-    response = client.as_user(student).patch(f"/api/users/users/{student.id}", json={
-        "email": "new@example.com", "first_name": "小明", "is_superuser": True, "groups": [1], "is_active": False})
+    response = client.as_user(student).patch(
+        f"/api/users/users/{student.id}",
+        json={
+            "email": "new@example.com",
+            "first_name": "小明",
+            "is_superuser": True,
+            "groups": [1],
+            "is_active": False,
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["email"] == "new@example.com" and body["first_name"] == "小明"
@@ -132,7 +159,9 @@ def test_self_update_changes_email_and_name_but_not_roles(client, student):
 
 
 def test_superuser_updates_roles(client, superuser, student):
-    response = client.as_user(superuser).put(f"/api/users/users/{student.id}", json={"groups": [1, 2], "is_superuser": True})
+    response = client.as_user(superuser).put(
+        f"/api/users/users/{student.id}", json={"groups": [1, 2], "is_superuser": True}
+    )
     assert response.status_code == 200
     assert response.json()["groups"] == [1, 2] and response.json()["is_superuser"] is True
 
@@ -161,23 +190,29 @@ def test_only_superuser_deactivates(client, teacher, student):
 
 def test_change_password(client, student):
     api = client.as_user(student)
-    wrong = api.put(f"/api/users/users/{student.id}/password",
-                    json={"old_password": "nope-nope", "new_password": "brand-new-pass"})
+    wrong = api.put(
+        f"/api/users/users/{student.id}/password", json={"old_password": "nope-nope", "new_password": "brand-new-pass"}
+    )
     assert wrong.status_code == 400 and wrong.json()["code"] == "wrong_password"
-    ok = api.put(f"/api/users/users/{student.id}/password",
-                 json={"old_password": DEFAULT_PASSWORD, "new_password": "brand-new-pass"})
+    ok = api.put(
+        f"/api/users/users/{student.id}/password",
+        json={"old_password": DEFAULT_PASSWORD, "new_password": "brand-new-pass"},
+    )
     assert ok.status_code == 204 and ok.content == b""
     assert login(client, student.username, "brand-new-pass").status_code == 200
     assert login(client, student.username, DEFAULT_PASSWORD).status_code == 400
 
 
 def test_password_change_is_self_only(client, superuser, student):
-    response = client.as_user(superuser).put(f"/api/users/users/{student.id}/password",
-                                             json={"old_password": DEFAULT_PASSWORD, "new_password": "brand-new-pass"})
+    response = client.as_user(superuser).put(
+        f"/api/users/users/{student.id}/password",
+        json={"old_password": DEFAULT_PASSWORD, "new_password": "brand-new-pass"},
+    )
     assert response.status_code == 403
 
 
 def test_new_password_too_short_is_400(client, student):
-    response = client.as_user(student).put(f"/api/users/users/{student.id}/password",
-                                           json={"old_password": DEFAULT_PASSWORD, "new_password": "short"})
+    response = client.as_user(student).put(
+        f"/api/users/users/{student.id}/password", json={"old_password": DEFAULT_PASSWORD, "new_password": "short"}
+    )
     assert response.status_code == 400 and "new_password" in response.json()["errors"]

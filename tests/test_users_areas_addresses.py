@@ -1,4 +1,5 @@
 """API.md §2: areas of China (cached) and shipping addresses (owner only, chained areas)."""
+
 import pytest
 
 BEIJING, BEIJING_CITY, DONGCHENG = 110000, 110100, 110101
@@ -49,8 +50,14 @@ def test_unknown_area_is_404(client):
 
 
 def address_body(**overrides):
-    body = {"province": GUANGDONG, "city": GUANGZHOU, "district": TIANHE, "place": "天河路 1 号",
-            "receiver": "张三", "mobile": "13800138000"}
+    body = {
+        "province": GUANGDONG,
+        "city": GUANGZHOU,
+        "district": TIANHE,
+        "place": "天河路 1 号",
+        "receiver": "张三",
+        "mobile": "13800138000",
+    }
     body.update(overrides)
     return body
 
@@ -62,20 +69,36 @@ def test_create_and_read_address(client, student):
     body = response.json()
     assert body["user"] == student.id
     assert (body["province_name"], body["city_name"], body["district_name"]) == ("广东省", "广州市", "天河区")
-    assert set(body) == {"id", "user", "province", "city", "district", "province_name", "city_name",
-                         "district_name", "place", "receiver", "mobile", "create_time", "update_time"}
+    assert set(body) == {
+        "id",
+        "user",
+        "province",
+        "city",
+        "district",
+        "province_name",
+        "city_name",
+        "district_name",
+        "place",
+        "receiver",
+        "mobile",
+        "create_time",
+        "update_time",
+    }
     assert body["create_time"].endswith("+08:00")
     assert api.get(f"/api/users/address/{body['id']}").json() == body
     listing = api.get("/api/users/address").json()
     assert listing["count"] == 1 and listing["results"][0]["id"] == body["id"]
 
 
-@pytest.mark.parametrize("override,field", [
-    ({"city": BEIJING_CITY}, "city"),
-    ({"district": DONGCHENG}, "district"),
-    ({"province": GUANGZHOU}, "province"),
-    ({"province": 1}, "province"),
-])
+@pytest.mark.parametrize(
+    "override,field",
+    [
+        ({"city": BEIJING_CITY}, "city"),
+        ({"district": DONGCHENG}, "district"),
+        ({"province": GUANGZHOU}, "province"),
+        ({"province": 1}, "province"),
+    ],
+)
 def test_areas_must_chain(client, student, override, field):
     response = client.as_user(student).post("/api/users/address", json=address_body(**override))
     assert response.status_code == 400 and field in response.json()["errors"]
@@ -108,8 +131,9 @@ def test_update_address_put_and_patch(client, student):
     address_id = api.post("/api/users/address", json=address_body()).json()["id"]
     patched = api.patch(f"/api/users/address/{address_id}", json={"receiver": "李四"})
     assert patched.status_code == 200 and patched.json()["receiver"] == "李四"
-    moved = api.put(f"/api/users/address/{address_id}",
-                    json=address_body(province=BEIJING, city=BEIJING_CITY, district=DONGCHENG))
+    moved = api.put(
+        f"/api/users/address/{address_id}", json=address_body(province=BEIJING, city=BEIJING_CITY, district=DONGCHENG)
+    )
     assert moved.status_code == 200 and moved.json()["city_name"] == "北京市"
     bad = api.patch(f"/api/users/address/{address_id}", json={"city": GUANGZHOU})
     assert bad.status_code == 400

@@ -1,6 +1,7 @@
 """API.md §2 avatar upload: a real image checked by decoding it, size-limited, stored through the
 storage layer (local files and moto's S3 server), its URL serving the bytes; nothing left behind
 on failure; a replaced avatar's old file is deleted."""
+
 import io
 import os
 
@@ -119,8 +120,22 @@ def s3_storage(platform, s3_server, monkeypatch):
     # What an operator sets on a MinIO/S3 media bucket: anyone may read the stored files.
     import json
 
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ],
+            }
+        ),
+    )
     monkeypatch.setenv("STORAGE_URL", f"s3://{bucket}?endpoint={s3_server}&region=us-east-1")
     monkeypatch.delenv("MEDIA_URL", raising=False)
     from conftest import reset_clients

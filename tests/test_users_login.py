@@ -1,21 +1,21 @@
 """API.md §2: captcha and login, on both stacks."""
+
 import uuid
 
 import pytest
-
 from conftest import DEFAULT_PASSWORD, captcha_answer, login
 
 
 def test_captcha_is_a_png_that_a_browser_img_tag_loads(client):
     key = str(uuid.uuid4())
     # what Firefox sends for <img src>
-    response = client.get(f"/api/users/image/verification/{key}/",
-                          headers={"Accept": "image/avif,image/webp,*/*"})
+    response = client.get(f"/api/users/image/verification/{key}/", headers={"Accept": "image/avif,image/webp,*/*"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     assert Image.open(io.BytesIO(response.content)).size == (140, 40)
     answer = captcha_answer(key)
@@ -41,8 +41,10 @@ def test_login_returns_token_id_username_avatar_and_sets_last_login(client, stud
 def test_login_trailing_slash_works_too(client, student):
     key = str(uuid.uuid4())
     client.get(f"/api/users/image/verification/{key}", headers={"Accept": "*/*"})
-    response = client.post("/api/users/login/", json={"username": student.username, "password": DEFAULT_PASSWORD,
-                                                      "uuid": key, "verify": captcha_answer(key)})
+    response = client.post(
+        "/api/users/login/",
+        json={"username": student.username, "password": DEFAULT_PASSWORD, "uuid": key, "verify": captcha_answer(key)},
+    )
     assert response.status_code == 200
 
 
@@ -50,8 +52,10 @@ def test_captcha_answer_is_case_insensitive(client, student):
     key = str(uuid.uuid4())
     client.get(f"/api/users/image/verification/{key}", headers={"Accept": "*/*"})
     answer = captcha_answer(key).swapcase()
-    response = client.post("/api/users/login", json={"username": student.username, "password": DEFAULT_PASSWORD,
-                                                     "uuid": key, "verify": answer})
+    response = client.post(
+        "/api/users/login",
+        json={"username": student.username, "password": DEFAULT_PASSWORD, "uuid": key, "verify": answer},
+    )
     assert response.status_code == 200
 
 
@@ -66,8 +70,10 @@ def test_login_without_captcha_is_captcha_required(client, student, missing):
 
 
 def test_unknown_captcha_is_expired(client, student):
-    response = client.post("/api/users/login", json={"username": student.username, "password": DEFAULT_PASSWORD,
-                                                     "uuid": str(uuid.uuid4()), "verify": "abcd"})
+    response = client.post(
+        "/api/users/login",
+        json={"username": student.username, "password": DEFAULT_PASSWORD, "uuid": str(uuid.uuid4()), "verify": "abcd"},
+    )
     assert response.status_code == 400 and response.json()["code"] == "captcha_expired"
 
 

@@ -3,6 +3,7 @@ search within 5 seconds"), on both stacks with the embedded index: the index job
 plain functions (idempotent, taking ids), the same jobs through a real Celery worker after the
 request's commit, a rebuild that loses no write made while it runs, the scheduled job and the
 ``studyhub reindex`` command."""
+
 import os
 import subprocess
 import sys
@@ -10,7 +11,13 @@ import time
 from datetime import timedelta
 
 from work_fixtures import (  # noqa: F401 - fixtures
-    break_index, make_label, make_topic, restore_index, search, search_backend, search_index,
+    break_index,
+    make_label,
+    make_topic,
+    restore_index,
+    search,
+    search_backend,
+    search_index,
 )
 
 VISIBLE_WITHIN = 5.0
@@ -32,8 +39,8 @@ def found(api, text: str) -> list[int]:
 
 # --- the task bodies, as plain functions ------------------------------------------------------
 
-def test_index_topic_is_idempotent_and_follows_the_database(client, teacher, make_label, make_topic,
-                                                            search_index):
+
+def test_index_topic_is_idempotent_and_follows_the_database(client, teacher, make_label, make_topic, search_index):
     from jobs.tasks.work import index_topic
 
     topic = make_topic(teacher, make_label(teacher), "哈希表的冲突处理")
@@ -49,8 +56,9 @@ def test_index_topic_is_idempotent_and_follows_the_database(client, teacher, mak
     assert index_topic(987654) == 1  # an id that never existed: nothing to index, nothing fails
 
 
-def test_index_label_reindexes_the_topics_of_a_renamed_or_deleted_label(client, teacher, student, make_label,
-                                                                        make_topic, search_index):
+def test_index_label_reindexes_the_topics_of_a_renamed_or_deleted_label(
+    client, teacher, student, make_label, make_topic, search_index
+):
     from jobs.tasks.work import index_label, index_topic
 
     label = make_label(teacher, "第七章")
@@ -96,8 +104,7 @@ def test_only_one_rebuild_runs_at_a_time(teacher, make_label, make_topic, search
     assert rebuild() == 1
 
 
-def test_writes_made_while_a_rebuild_runs_are_not_lost(client, teacher, student, make_label, make_topic,
-                                                       search_index):
+def test_writes_made_while_a_rebuild_runs_are_not_lost(client, teacher, student, make_label, make_topic, search_index):
     """The jobs of writes made during a rebuild update the old (live) index; the rebuild copies
     every topic changed since it started into the new one before swapping it in."""
     from jobs.tasks.work import index_label, index_topic
@@ -134,18 +141,19 @@ def test_writes_made_while_a_rebuild_runs_are_not_lost(client, teacher, student,
 
 # --- through a real worker, after the request's commit ----------------------------------------
 
+
 def test_created_topic_is_searchable_within_5_seconds(client, teacher, make_label, search_index, job_worker):
     api = client.as_user(teacher)
     label = make_label(teacher)
-    created = api.post("/api/work/topics", json={"subject": "Python中的列表推导式是什么", "type": 4,
-                                                  "label": label.id})
+    created = api.post("/api/work/topics", json={"subject": "Python中的列表推导式是什么", "type": 4, "label": label.id})
     assert created.status_code == 201
     ids, waited = wait_for(lambda: found(api, "列表"))
     assert ids == [created.json()["id"]], f"not searchable after {waited:.1f} s"
 
 
-def test_changed_and_deleted_topics_show_in_search_within_5_seconds(client, teacher, make_label, search_index,
-                                                                    job_worker):
+def test_changed_and_deleted_topics_show_in_search_within_5_seconds(
+    client, teacher, make_label, search_index, job_worker
+):
     api = client.as_user(teacher)
     label = make_label(teacher)
     topic_id = api.post("/api/work/topics", json={"subject": "一个老师真帅", "type": 4, "label": label.id}).json()["id"]
@@ -161,8 +169,9 @@ def test_changed_and_deleted_topics_show_in_search_within_5_seconds(client, teac
     assert gone, f"deleted topic still counted after {waited:.1f} s"
 
 
-def test_label_rename_to_exam_leaves_student_search_within_5_seconds(client, teacher, student, make_label,
-                                                                     search_index, job_worker):
+def test_label_rename_to_exam_leaves_student_search_within_5_seconds(
+    client, teacher, student, make_label, search_index, job_worker
+):
     api = client.as_user(teacher)
     label = make_label(teacher, "第二章")
     api.post("/api/work/topics", json={"subject": "栈和队列的区别", "type": 4, "label": label.id})
@@ -183,14 +192,14 @@ def test_a_failed_request_queues_no_index_job(client, teacher, make_label, searc
     assert search(api, "类型").json()["count"] == 0
 
 
-def test_jobs_retry_while_the_index_is_unusable_and_catch_up_when_it_returns(client, teacher, make_label,
-                                                                             search_index, job_worker):
+def test_jobs_retry_while_the_index_is_unusable_and_catch_up_when_it_returns(
+    client, teacher, make_label, search_index, job_worker
+):
     api = client.as_user(teacher)
     label = make_label(teacher)
     break_index(search_index.root)
     try:
-        created = api.post("/api/work/topics", json={"subject": "恢复之后能搜到的题目", "type": 0,
-                                                      "label": label.id})
+        created = api.post("/api/work/topics", json={"subject": "恢复之后能搜到的题目", "type": 0, "label": label.id})
         assert created.status_code == 201
         assert search(api, "恢复").status_code == 503
         time.sleep(1.5)  # the job ran, failed, and is waiting for its retry
@@ -202,13 +211,18 @@ def test_jobs_retry_while_the_index_is_unusable_and_catch_up_when_it_returns(cli
 
 # --- the command and the schedule -------------------------------------------------------------
 
-def test_studyhub_reindex_shows_progress_and_the_count(client, platform, teacher, make_label, make_topic,
-                                                       search_index):
+
+def test_studyhub_reindex_shows_progress_and_the_count(client, platform, teacher, make_label, make_topic, search_index):
     label = make_label(teacher)
     for i in range(25):
         make_topic(teacher, label, f"命令行重建的第{i}题")
-    result = subprocess.run([sys.executable, "-m", "studyhub.ops.cli", "reindex", "--batch-size", "10"],
-                            capture_output=True, text=True, env={**os.environ, **platform.env}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "studyhub.ops.cli", "reindex", "--batch-size", "10"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **platform.env},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "indexed 25 topics into the embedded search index" in result.stdout
     assert "indexing topics" in result.stderr

@@ -1,7 +1,7 @@
 """API.md §4 labels: everyone signed in reads them, teachers+ create them, only the owner or a
 superuser changes or deletes them; deleting a label takes its topics with it. Both stacks."""
-import pytest
 
+import pytest
 from work_fixtures import make_label, make_topic  # noqa: F401 - fixtures
 
 LABEL_KEYS = {"id", "name", "user", "create_time", "update_time"}

@@ -6,6 +6,7 @@ that reason otherwise (no Elasticsearch server can be installed on the developme
 Each run uses its own alias, ``studyhub-test-<run>-<stack>``, and deletes its indices after
 every test. The "cluster can't be reached" tests need no cluster and always run.
 """
+
 import os
 
 import pytest
@@ -22,8 +23,8 @@ NO_CLUSTER = "no Elasticsearch cluster: set ELASTICSEARCH_URL (e.g. http://127.0
 
 
 def use_elasticsearch(url: str, alias: str) -> None:
-    from studyhub.core import config
     from studyhub.clients import search
+    from studyhub.core import config
 
     os.environ["ELASTICSEARCH_URL"] = url
     os.environ["ELASTICSEARCH_INDEX"] = alias
@@ -32,8 +33,8 @@ def use_elasticsearch(url: str, alias: str) -> None:
 
 
 def stop_using_elasticsearch() -> None:
-    from studyhub.core import config
     from studyhub.clients import search
+    from studyhub.core import config
 
     os.environ.pop("ELASTICSEARCH_URL", None)
     os.environ.pop("ELASTICSEARCH_INDEX", None)
@@ -65,13 +66,15 @@ def unreachable_elasticsearch(platform):
     stop_using_elasticsearch()
 
 
-def test_search_answers_503_when_elasticsearch_is_down_and_writes_still_succeed(client, teacher,
-                                                                                unreachable_elasticsearch):
+def test_search_answers_503_when_elasticsearch_is_down_and_writes_still_succeed(
+    client, teacher, unreachable_elasticsearch
+):
     api = client.as_user(teacher)
     label = api.post("/api/work/labels", json={"name": "搜索挂了"})
     assert label.status_code == 201
-    created = api.post("/api/work/topics", json={"subject": "搜索服务挂了的时候写的题", "type": 0,
-                                                  "label": label.json()["id"]})
+    created = api.post(
+        "/api/work/topics", json={"subject": "搜索服务挂了的时候写的题", "type": 0, "label": label.json()["id"]}
+    )
     assert created.status_code == 201
     assert api.get(f"/api/work/topics/{created.json()['id']}").status_code == 200
     response = search(api, "搜索")
@@ -81,8 +84,9 @@ def test_search_answers_503_when_elasticsearch_is_down_and_writes_still_succeed(
     assert health.status_code == 503 and health.json()["checks"]["search"] == "unavailable"
 
 
-def test_index_job_raises_unavailable_for_a_retry_when_elasticsearch_is_down(teacher, make_label, make_topic,
-                                                                             unreachable_elasticsearch):
+def test_index_job_raises_unavailable_for_a_retry_when_elasticsearch_is_down(
+    teacher, make_label, make_topic, unreachable_elasticsearch
+):
     from jobs.tasks.work import index_topic
     from studyhub.core.errors import Unavailable
 
@@ -108,7 +112,8 @@ def test_rebuild_moves_the_alias_to_one_new_index(client, teacher, make_label, m
     assert rebuild() == 1
     after = set(search_index.client.indices.get_alias(name=search_index.alias).body)
     assert len(after) == 1 and after.isdisjoint(before)
-    assert not search_index.client.indices.exists(index=",".join(before), allow_no_indices=False,
-                                                  ignore_unavailable=True)
+    assert not search_index.client.indices.exists(
+        index=",".join(before), allow_no_indices=False, ignore_unavailable=True
+    )
     search_index.refresh()
     assert search(client.as_user(teacher), "重建").json()["count"] == 1

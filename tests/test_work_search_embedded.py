@@ -1,19 +1,28 @@
 """Topic search on the embedded index (tantivy + jieba under var/search/), on both stacks:
 the shared behaviour tests, plus what only this backend has (its file, its failure, its
 highlighter)."""
+
 import pytest
 
 pytest.register_assert_rewrite("work_search_behaviour")
 
 from work_fixtures import (  # noqa: F401 - fixtures
-    break_index, index, make_label, make_topic, restore_index, search, search_backend, search_index, strip_marks,
+    break_index,
+    index,
+    make_label,
+    make_topic,
+    restore_index,
+    search,
+    search_backend,
+    search_index,
+    strip_marks,
 )
 from work_search_behaviour import *  # noqa: E402,F401,F403 - the shared behaviour tests, run on this backend
 
 
 def test_the_embedded_backend_is_the_default(search_index):
-    from studyhub.core.config import get_settings
     from studyhub.clients.search import EmbeddedSearch
+    from studyhub.core.config import get_settings
 
     assert isinstance(search_index, EmbeddedSearch)
     assert search_index.root == get_settings().var_dir / "search"
@@ -30,8 +39,9 @@ def broken_index(search_index):
     restore_index(root)
 
 
-def test_search_answers_503_when_the_index_is_unusable_and_writes_still_succeed(client, teacher, make_label,
-                                                                                  broken_index):
+def test_search_answers_503_when_the_index_is_unusable_and_writes_still_succeed(
+    client, teacher, make_label, broken_index
+):
     api = client.as_user(teacher)
     label = api.post("/api/work/labels", json={"name": "索引坏了也能写"}).json()
     response = search(api, "列表")
@@ -44,8 +54,9 @@ def test_search_answers_503_when_the_index_is_unusable_and_writes_still_succeed(
     assert health.status_code == 503 and health.json()["checks"]["search"] == "unavailable"
 
 
-def test_the_index_job_fails_while_the_index_is_unusable_then_catches_up(client, teacher, make_label, make_topic,
-                                                                         broken_index):
+def test_the_index_job_fails_while_the_index_is_unusable_then_catches_up(
+    client, teacher, make_label, make_topic, broken_index
+):
     from jobs.tasks.work import index_topic
     from studyhub.core.errors import Unavailable
 
@@ -63,7 +74,8 @@ def test_highlight_escapes_like_lucene_and_merges_overlapping_terms():
 
     assert escape_html("<a href='/x'>\"&\"</a>") == "&lt;a href=&#x27;&#x2F;x&#x27;&gt;&quot;&amp;&quot;&lt;&#x2F;a&gt;"
     assert highlight("列表推导式", ["推导", "推导式", "列表"]) == (
-        "<span style='color:red;'>列表</span><span style='color:red;'>推导式</span>")
+        "<span style='color:red;'>列表</span><span style='color:red;'>推导式</span>"
+    )
     # English terms match whole words only; Chinese ones wherever they occur
     assert highlight("listing a list", ["list"]) == "listing a <span style='color:red;'>list</span>"
     assert highlight("İstanbul list", ["list"]) == "İstanbul <span style='color:red;'>list</span>"

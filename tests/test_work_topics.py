@@ -1,19 +1,36 @@
 """API.md §4 topics: the JSON, the five types, filters and pagination, who may write, and the
 students' rules (no ``answer`` key; exam-label topics absent from lists and 404 in detail).
 Both stacks."""
+
 from datetime import timedelta
 
 import pytest
-
 from work_fixtures import make_label, make_topic  # noqa: F401 - fixtures
 
-TOPIC_KEYS = {"id", "subject", "type", "score", "description", "answer", "label", "label_name", "user",
-              "create_time", "update_time"}
+TOPIC_KEYS = {
+    "id",
+    "subject",
+    "type",
+    "score",
+    "description",
+    "answer",
+    "label",
+    "label_name",
+    "user",
+    "create_time",
+    "update_time",
+}
 
 
 def topic_body(label_row, **overrides):
-    body = {"subject": "Python中的列表推导式是什么", "type": 4, "score": 5, "description": "简答",
-            "answer": "一种创建列表的简洁写法", "label": label_row.id}
+    body = {
+        "subject": "Python中的列表推导式是什么",
+        "type": 4,
+        "score": 5,
+        "description": "简答",
+        "answer": "一种创建列表的简洁写法",
+        "label": label_row.id,
+    }
     body.update(overrides)
     return body
 
@@ -34,8 +51,7 @@ def test_teacher_creates_a_topic_owned_by_the_caller(client, teacher, superuser,
 
 def test_optional_fields_may_be_left_out(client, teacher, make_label):
     label = make_label(teacher)
-    response = client.as_user(teacher).post("/api/work/topics",
-                                            json={"subject": "1+1=2", "type": 2, "label": label.id})
+    response = client.as_user(teacher).post("/api/work/topics", json={"subject": "1+1=2", "type": 2, "label": label.id})
     assert response.status_code == 201
     body = response.json()
     assert body["score"] is None and body["description"] is None and body["answer"] is None
@@ -56,8 +72,10 @@ def test_any_other_type_is_400(client, teacher, make_label, topic_type):
     assert "type" in response.json()["errors"]
 
 
-@pytest.mark.parametrize("field,value", [("subject", ""), ("subject", None), ("label", None), ("label", "x"),
-                                         ("score", -1), ("score", "many")])
+@pytest.mark.parametrize(
+    "field,value",
+    [("subject", ""), ("subject", None), ("label", None), ("label", "x"), ("score", -1), ("score", "many")],
+)
 def test_invalid_fields_are_400_and_nothing_is_stored(client, teacher, make_label, field, value):
     label = make_label(teacher)
     api = client.as_user(teacher)
@@ -134,8 +152,9 @@ def test_student_cannot_see_exam_topics(client, teacher, student, make_label, ma
     assert teacher_view["count"] == 2
 
 
-def test_renaming_a_label_to_an_exam_label_hides_its_topics_from_students(client, teacher, student, make_label,
-                                                                         make_topic):
+def test_renaming_a_label_to_an_exam_label_hides_its_topics_from_students(
+    client, teacher, student, make_label, make_topic
+):
     label = make_label(teacher, "第三章")
     topic = make_topic(teacher, label)
     assert client.as_user(student).get(f"/api/work/topics/{topic.id}").status_code == 200
@@ -184,8 +203,9 @@ def test_owner_updates_a_topic_with_put(client, teacher, make_label, make_topic)
     label = make_label(teacher, "旧标签")
     new_label = make_label(teacher, "新标签")
     topic = make_topic(teacher, label, description="旧描述")
-    response = client.as_user(teacher).put(f"/api/work/topics/{topic.id}", json={
-        "subject": "改过的题目", "type": 1, "label": new_label.id, "answer": "AB"})
+    response = client.as_user(teacher).put(
+        f"/api/work/topics/{topic.id}", json={"subject": "改过的题目", "type": 1, "label": new_label.id, "answer": "AB"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["subject"] == "改过的题目" and body["type"] == 1 and body["answer"] == "AB"
@@ -221,8 +241,12 @@ def test_another_teacher_cannot_change_or_delete_a_topic(client, teacher, make_u
     other = client.as_user(make_user("teacher"))
     assert other.get(f"/api/work/topics/{topic.id}").status_code == 200
     assert other.patch(f"/api/work/topics/{topic.id}", json={"subject": "改掉"}).status_code == 403
-    assert other.put(f"/api/work/topics/{topic.id}", json={"subject": "改掉", "type": 0,
-                                                           "label": topic.label_id}).status_code == 403
+    assert (
+        other.put(
+            f"/api/work/topics/{topic.id}", json={"subject": "改掉", "type": 0, "label": topic.label_id}
+        ).status_code
+        == 403
+    )
     assert other.delete(f"/api/work/topics/{topic.id}").status_code == 403
     assert client.as_user(teacher).get(f"/api/work/topics/{topic.id}").json()["subject"] == "老师甲的题"
 
@@ -255,5 +279,8 @@ def test_chinese_and_markup_round_trip_unchanged(client, teacher, make_label):
 def test_work_health_checks_the_search_index(client):
     response = client.get("/api/work/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "function": "work",
-                               "checks": {"database": "ok", "cache": "ok", "search": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "function": "work",
+        "checks": {"database": "ok", "cache": "ok", "search": "ok"},
+    }

@@ -4,15 +4,13 @@ behaviour under test goes through HTTP; arranging rows need not), and the search
 ``index(*topics)`` runs the index job's body (``sync_topics``) for those topics, as the worker
 would after their commit; tests of the job system itself use the ``job_worker`` fixture instead.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from conftest import store
-
-
 
 
 @pytest.fixture
@@ -40,7 +38,7 @@ def make_label(platform):
     def factory(owner, name: str = "Python基础", *, age: timedelta | None = None):
         kwargs = {}
         if age is not None:
-            when = datetime.now(timezone.utc) - age
+            when = datetime.now(UTC) - age
             kwargs = {"create_time": when, "update_time": when}
         return store(Label(name=name, user_id=owner.id, **kwargs))
 
@@ -52,15 +50,33 @@ def make_topic(platform):
     """``make_topic(owner, label, subject=..., type=0, answer=..., age=timedelta)``."""
     from studyhub.models.work import Topic
 
-    def factory(owner, label, subject: str = "Python中的列表推导式是什么", *, type: int = 4,
-                answer: str | None = "一种创建列表的简洁写法", score: float | None = 5.0,
-                description: str | None = None, age: timedelta | None = None):
+    def factory(
+        owner,
+        label,
+        subject: str = "Python中的列表推导式是什么",
+        *,
+        type: int = 4,
+        answer: str | None = "一种创建列表的简洁写法",
+        score: float | None = 5.0,
+        description: str | None = None,
+        age: timedelta | None = None,
+    ):
         kwargs = {}
         if age is not None:
-            when = datetime.now(timezone.utc) - age
+            when = datetime.now(UTC) - age
             kwargs = {"create_time": when, "update_time": when}
-        return store(Topic(subject=subject, type=type, answer=answer, score=score, description=description,
-                            label_id=label.id, user_id=owner.id, **kwargs))
+        return store(
+            Topic(
+                subject=subject,
+                type=type,
+                answer=answer,
+                score=score,
+                description=description,
+                label_id=label.id,
+                user_id=owner.id,
+                **kwargs,
+            )
+        )
 
     return factory
 

@@ -6,6 +6,7 @@ fixture, so the same tests run against each backend (and on both database stacks
 Topics are arranged in the database and indexed by the index job's body (``index``); the job
 system itself is tested in ``test_work_index_jobs.py``.
 """
+
 from datetime import timedelta
 
 from work_fixtures import marked_terms, search, strip_marks
@@ -156,8 +157,7 @@ def test_deleted_topic_never_shows_even_before_its_job_ran(client, teacher, make
     assert search(client.as_user(teacher), "删除").json()["results"] == []
 
 
-def test_label_renamed_to_an_exam_label_leaves_student_search(client, teacher, student, make_label, make_topic,
-                                                              index):
+def test_label_renamed_to_an_exam_label_leaves_student_search(client, teacher, student, make_label, make_topic, index):
     from studyhub.domain.work.search_sync import sync_label
 
     label = make_label(teacher, "第五章")

@@ -1,4 +1,5 @@
 """The community function: articles and threaded comments (API.md §5). Routes only."""
+
 from studyhub.domain.community import articles, comments
 from studyhub.domain.community.schemas import ArticleIn, ArticlePatch, CommentIn
 from studyhub.http import Created, NoContent, Req, create_app, paginate
@@ -33,8 +34,7 @@ def comment_collection(req: Req):
     if req.method == "POST":
         return Created(comments.create(req.session, caller, req.parse(CommentIn)))
     article_id = comments.article_for_comments(req.session, req.query.get("article"))
-    return paginate(req, comments.top_level_query(article_id),
-                    lambda rows: comments.serialize_page(req.session, rows))
+    return paginate(req, comments.top_level_query(article_id), lambda rows: comments.serialize_page(req.session, rows))
 
 
 @api.route("/community/comments/{id}", methods=["DELETE"])

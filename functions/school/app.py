@@ -1,4 +1,5 @@
 """The school function: classes and student registration (API.md §3). Routes only."""
+
 from studyhub.domain.school import classes, students
 from studyhub.domain.school.schemas import ClassIn, ClassPatch, StudentIn
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
@@ -37,5 +38,8 @@ def student_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(students.register(req.session, caller, req.parse(StudentIn)))
-    return paginate(req, students.students_query(caller, class_id=int_param(req.query, "classes")),
-                    lambda rows: students.serialize_page(req.session, rows))
+    return paginate(
+        req,
+        students.students_query(caller, class_id=int_param(req.query, "classes")),
+        lambda rows: students.serialize_page(req.session, rows),
+    )

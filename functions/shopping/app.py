@@ -3,6 +3,7 @@
 Writes that race other buyers (adding to the cart, placing, cancelling and paying an order) are
 registered with ``retry=True``: the binder runs each in a transaction retried whole on deadlock.
 """
+
 from studyhub.domain.shopping import cart, commodities, orders, payments
 from studyhub.domain.shopping.schemas import CartIn, CartUpdate, CommodityIn, CommodityPatch, OrderIn
 from studyhub.http import Created, NoContent, Req, create_app, paginate, text_response
@@ -13,12 +14,16 @@ api.health()
 
 # --- commodities --------------------------------------------------------------------------
 
+
 @api.route("/shopping/commodities", methods=["GET", "POST"])
 def commodity_collection(req: Req):
     if req.method == "POST":
         return Created(commodities.create(req.session, req.user, req.parse(CommodityIn)))
-    return paginate(req, commodities.listing_query(req.query.get("search") or ""),
-                    lambda rows: [commodities.serialize(c) for c in rows])
+    return paginate(
+        req,
+        commodities.listing_query(req.query.get("search") or ""),
+        lambda rows: [commodities.serialize(c) for c in rows],
+    )
 
 
 @api.route("/shopping/commodities/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
@@ -34,6 +39,7 @@ def commodity_item(req: Req, id: int):
 
 
 # --- cart ---------------------------------------------------------------------------------
+
 
 @api.route("/shopping/cart", methods=["GET"])
 def cart_collection(req: Req):
@@ -58,6 +64,7 @@ def cart_item(req: Req, id: int):
 
 
 # --- orders -------------------------------------------------------------------------------
+
 
 @api.route("/shopping/orders", methods=["GET"])
 def order_collection(req: Req):
@@ -87,6 +94,7 @@ def order_cancel(req: Req, order_id: str):
 
 
 # --- payments -----------------------------------------------------------------------------
+
 
 @api.route("/shopping/payments", methods=["GET"])
 def payment_collection(req: Req):

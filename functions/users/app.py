@@ -1,4 +1,5 @@
 """The users function: captcha, login, users, areas, addresses (API.md §2). Routes only."""
+
 from chalice import Response
 
 from studyhub.domain.users import addresses, areas, login, users
@@ -12,8 +13,7 @@ api.health()
 @api.route("/users/image/verification/{uuid}", db=False)
 def captcha(req: Req, uuid: str):
     image = login.new_captcha(uuid)
-    return Response(body=image, status_code=200,
-                    headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
+    return Response(body=image, status_code=200, headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
 
 
 @api.route("/users/login", methods=["POST"])
@@ -27,9 +27,7 @@ def users_collection(req: Req):
         return Created(users.create(req.session, req.user, req.parse(UserCreate)))
     from studyhub.domain.users.accounts import serialize_user
 
-    stmt = users.users_query(
-        req.user, group_id=int_param(req.query, "groups"), search=req.query.get("search") or ""
-    )
+    stmt = users.users_query(req.user, group_id=int_param(req.query, "groups"), search=req.query.get("search") or "")
     return paginate(req, stmt, lambda rows: [serialize_user(u) for u in rows])
 
 

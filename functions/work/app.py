@@ -1,8 +1,9 @@
 """The work function: labels, topics and topic search (API.md §4). Routes only."""
+
+from studyhub.clients.search import get_search
 from studyhub.domain.work import labels, topics
 from studyhub.domain.work.schemas import LabelIn, TopicIn, TopicPatch
-from studyhub.clients.search import get_search
-from studyhub.http import Created, NoContent, Req, create_app, page_links, page_window, int_param, paginate
+from studyhub.http import Created, NoContent, Req, create_app, int_param, page_links, page_window, paginate
 
 app, api = create_app("work")
 api.health({"search": lambda: get_search().ping()})
@@ -32,12 +33,15 @@ def topic_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(topics.create(req.session, caller, req.parse(TopicIn)))
-    return paginate(req, topics.list_query(
+    return paginate(
+        req,
+        topics.list_query(
             caller,
             label_id=int_param(req.query, "label", low=1),
             topic_type=int_param(req.query, "type", low=0, high=4),
         ),
-                    lambda rows: topics.serialize_page(req.session, caller, rows))
+        lambda rows: topics.serialize_page(req.session, caller, rows),
+    )
 
 
 @api.route("/work/topics/search")

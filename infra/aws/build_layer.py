@@ -22,6 +22,7 @@ functions need at run time, for the Lambda platform, byte-compiled, zipped.
   not keep the source timestamps a default ``.pyc`` is checked against.
 - Refuses to build when the unzipped size exceeds Lambda's 250 MB (function + layers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,7 @@ def runtime_requirements(with_boto3: bool) -> list[str]:
 
 
 def pip(*args: str) -> None:
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               "--no-compile", *args]
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", *args]
     subprocess.run(command, check=True)
 
 
@@ -77,8 +77,10 @@ def tree_size(path: Path) -> int:
 
 def build(out: Path, *, with_boto3: bool = False) -> Path:
     if sys.version_info[:2] != RUNTIME:
-        raise SystemExit(f"error: build with Python {RUNTIME[0]}.{RUNTIME[1]} (the Lambda runtime): its bytecode "
-                         f"is what the layer ships; this is {sys.version.split()[0]}")
+        raise SystemExit(
+            f"error: build with Python {RUNTIME[0]}.{RUNTIME[1]} (the Lambda runtime): its bytecode "
+            f"is what the layer ships; this is {sys.version.split()[0]}"
+        )
     stage = out / "layer"
     target = stage / "python"
     shutil.rmtree(stage, ignore_errors=True)
@@ -90,18 +92,44 @@ def build(out: Path, *, with_boto3: bool = False) -> Path:
     shutil.rmtree(wheelhouse, ignore_errors=True)
     sdists = [r for r in requirements if requirement_name(r) in SDIST_ONLY]
     if sdists:
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-                        "--wheel-dir", str(wheelhouse), *sdists], check=True)
-    pip("--target", str(target), "--platform", PLATFORM, "--implementation", "cp",
-        "--python-version", f"{RUNTIME[0]}.{RUNTIME[1]}", "--only-binary=:all:", "--find-links", str(wheelhouse),
-        *requirements)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--wheel-dir",
+                str(wheelhouse),
+                *sdists,
+            ],
+            check=True,
+        )
+    pip(
+        "--target",
+        str(target),
+        "--platform",
+        PLATFORM,
+        "--implementation",
+        "cp",
+        "--python-version",
+        f"{RUNTIME[0]}.{RUNTIME[1]}",
+        "--only-binary=:all:",
+        "--find-links",
+        str(wheelhouse),
+        *requirements,
+    )
     for name, source in PACKAGES.items():
         shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for directory in sorted(target.rglob("*"), reverse=True):
         if directory.is_dir() and directory.name in PRUNE_DIRS and "dist-info" not in str(directory):
             shutil.rmtree(directory, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-                    str(target)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)],
+        check=True,
+    )
     unzipped = tree_size(stage)
     if unzipped > LAMBDA_UNZIPPED_LIMIT:
         raise SystemExit(f"error: the layer unzips to {unzipped / 2**20:.0f} MB, over Lambda's 250 MB")
@@ -112,8 +140,10 @@ def build(out: Path, *, with_boto3: bool = False) -> Path:
             if path.is_file():
                 archive.write(path, path.relative_to(stage).as_posix())
     os.replace(tmp, zip_path)
-    print(f"{zip_path}: {zip_path.stat().st_size / 2**20:.1f} MB zipped, {unzipped / 2**20:.1f} MB unzipped "
-          f"({len(requirements)} requirements, boto3 {'included' if with_boto3 else 'from the runtime'})")
+    print(
+        f"{zip_path}: {zip_path.stat().st_size / 2**20:.1f} MB zipped, {unzipped / 2**20:.1f} MB unzipped "
+        f"({len(requirements)} requirements, boto3 {'included' if with_boto3 else 'from the runtime'})"
+    )
     return zip_path
 
 
@@ -150,11 +180,20 @@ def measure(zip_path: Path, runs: int = 5) -> dict[str, float]:
         shutil.copytree(ROOT / "functions" / "users", task, ignore=shutil.ignore_patterns(".chalice", "__pycache__"))
         import chalice
 
-        shutil.copytree(Path(chalice.__file__).parent, task / "chalice",
-                        ignore=shutil.ignore_patterns("__pycache__", "cli", "deploy", "package", "pipeline",
-                                                      "templates", "vendored"))
-        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{task}:{base / 'opt' / 'python'}",
-               "STUDYHUB_VAR_DIR": str(base / "var"), "PYTHONDONTWRITEBYTECODE": "1", "LOG_FILE": ""}
+        shutil.copytree(
+            Path(chalice.__file__).parent,
+            task / "chalice",
+            ignore=shutil.ignore_patterns(
+                "__pycache__", "cli", "deploy", "package", "pipeline", "templates", "vendored"
+            ),
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": f"{task}:{base / 'opt' / 'python'}",
+            "STUDYHUB_VAR_DIR": str(base / "var"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LOG_FILE": "",
+        }
         prepare = "from studyhub.migrations.runner import upgrade; upgrade()"
         subprocess.run([sys.executable, "-S", "-c", prepare], env=env, check=True, cwd=task, capture_output=True)
         for label in ("with bytecode", "without bytecode"):
@@ -164,8 +203,9 @@ def measure(zip_path: Path, runs: int = 5) -> dict[str, float]:
             times = []
             for _ in range(runs):
                 started = time.perf_counter()
-                done = subprocess.run([sys.executable, "-S", "-c", CHILD], env=env, cwd=task, capture_output=True,
-                                      text=True, check=True)
+                done = subprocess.run(
+                    [sys.executable, "-S", "-c", CHILD], env=env, cwd=task, capture_output=True, text=True, check=True
+                )
                 total = (time.perf_counter() - started) * 1000
                 line = __import__("json").loads(done.stdout.strip().splitlines()[-1])
                 assert line["status"] == 200, done.stdout

@@ -15,6 +15,7 @@ The values land in config.json in clear text and then in the Lambda configuratio
 holding secrets (JWT_SECRET, database password, Alipay keys) out of git, or let ``package.py``
 apply them to its build copies only (it calls ``configure`` below on copies, never on the repo).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,9 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
     return values
 
 
-def configure(config_path: Path, stage: str, *, layer_arns: list[str], env: dict[str, str],
-              api_stage: str | None = "api") -> dict:
+def configure(
+    config_path: Path, stage: str, *, layer_arns: list[str], env: dict[str, str], api_stage: str | None = "api"
+) -> dict:
     """Update one ``.chalice/config.json`` in place; returns the stage as written."""
     for arn in layer_arns:
         if not ARN.match(arn):
@@ -86,8 +88,13 @@ def project_dirs(functions_dir: Path, with_scheduler: bool = True) -> list[Path]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="dev")
-    parser.add_argument("--layer-arn", action="append", default=[], required=True,
-                        help="layer version ARN (repeatable; order is Lambda's layer order)")
+    parser.add_argument(
+        "--layer-arn",
+        action="append",
+        default=[],
+        required=True,
+        help="layer version ARN (repeatable; order is Lambda's layer order)",
+    )
     parser.add_argument("--env-file", type=Path, help="KEY=VALUE lines to set as environment variables")
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--functions-dir", type=Path, default=ROOT / "functions")

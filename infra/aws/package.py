@@ -32,6 +32,7 @@ referencing a layer: LocalStack's community image accepts layers but does not ap
         --stage prod --layer-arn arn:aws:lambda:...:layer:studyhub-common:3 [--env-file prod.env] [--set K=V]...
     # then per function: sam deploy --template-file infra/aws/build/sam/users/sam.json --stack-name studyhub-users ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -126,8 +127,11 @@ def edit_template(template: dict, function: str) -> dict:
 def add_bytecode(zip_path: Path) -> int:
     """Rewrite ``deployment.zip`` with an unchecked-hash ``.pyc`` beside every module; how many."""
     if sys.version_info[:2] != LAMBDA_PYTHON:
-        print(f"warning: Python {sys.version_info[0]}.{sys.version_info[1]} is not the Lambda runtime's "
-              f"{LAMBDA_PYTHON[0]}.{LAMBDA_PYTHON[1]}: {zip_path} keeps no bytecode", file=sys.stderr)
+        print(
+            f"warning: Python {sys.version_info[0]}.{sys.version_info[1]} is not the Lambda runtime's "
+            f"{LAMBDA_PYTHON[0]}.{LAMBDA_PYTHON[1]}: {zip_path} keeps no bytecode",
+            file=sys.stderr,
+        )
         return 0
     from importlib._bootstrap_external import _code_to_hash_pyc
 
@@ -161,15 +165,18 @@ def inline_layer(zip_path: Path, layer_zip: Path) -> int:
     as ``/opt/python`` would be); the function's own files win. How many files were added."""
     tmp = zip_path.with_suffix(".tmp")
     added = 0
-    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(layer_zip) as layer, \
-            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(zip_path) as src,
+        zipfile.ZipFile(layer_zip) as layer,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         own = set(src.namelist())
         for info in src.infolist():
             dst.writestr(info, src.read(info))
         for info in layer.infolist():
             if not info.filename.startswith("python/") or info.is_dir():
                 continue
-            name = info.filename[len("python/"):]
+            name = info.filename[len("python/") :]
             if name in own:
                 continue
             entry = zipfile.ZipInfo(name, date_time=info.date_time)
@@ -181,8 +188,17 @@ def inline_layer(zip_path: Path, layer_zip: Path) -> int:
     return added
 
 
-def package_one(name: str, source: Path, out: Path, *, stage: str, layer_arns: list[str], env: dict[str, str],
-                chalice: list[str], layer_zip: Path | None = None) -> Path:
+def package_one(
+    name: str,
+    source: Path,
+    out: Path,
+    *,
+    stage: str,
+    layer_arns: list[str],
+    env: dict[str, str],
+    chalice: list[str],
+    layer_zip: Path | None = None,
+) -> Path:
     work = out / "src" / name
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(source, work, ignore=COPY_IGNORE)
@@ -191,8 +207,9 @@ def package_one(name: str, source: Path, out: Path, *, stage: str, layer_arns: l
     configure(work / ".chalice" / "config.json", stage, layer_arns=layer_arns, env=env)
     target = out / name
     shutil.rmtree(target, ignore_errors=True)
-    result = subprocess.run([*chalice, "package", "--stage", stage, str(target)], cwd=work, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [*chalice, "package", "--stage", stage, str(target)], cwd=work, capture_output=True, text=True, timeout=300
+    )
     if result.returncode != 0:
         raise RuntimeError(f"chalice package failed for {name}:\n{result.stdout}\n{result.stderr}")
     template_path = target / "sam.json"
@@ -211,30 +228,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layer-arn", action="append", default=[], help="the common layer's version ARN")
     parser.add_argument("--env-file", type=Path)
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--inline-layer", type=Path, metavar="LAYER.zip",
-                        help="put the layer into every deployment.zip instead of --layer-arn (LocalStack community)")
+    parser.add_argument(
+        "--inline-layer",
+        type=Path,
+        metavar="LAYER.zip",
+        help="put the layer into every deployment.zip instead of --layer-arn (LocalStack community)",
+    )
     parser.add_argument("--only", action="append", help="package only this project (repeatable)")
     parser.add_argument("--jobs", type=int, default=3, help="chalice package runs at once")
     args = parser.parse_args(argv)
     if not os.environ.get("AWS_DEFAULT_REGION") and not os.environ.get("AWS_REGION"):
-        print("error: set AWS_DEFAULT_REGION (chalice package needs a region, nothing is sent to AWS)",
-              file=sys.stderr)
+        print("error: set AWS_DEFAULT_REGION (chalice package needs a region, nothing is sent to AWS)", file=sys.stderr)
         return 1
     if args.inline_layer and not args.inline_layer.is_file():
         print(f"error: no layer zip at {args.inline_layer} (python infra/aws/build_layer.py)", file=sys.stderr)
         return 1
     if not args.layer_arn and not args.inline_layer:
-        print("warning: no --layer-arn: the functions will not find studyhub (build_layer.py, then "
-              "aws lambda publish-layer-version)", file=sys.stderr)
+        print(
+            "warning: no --layer-arn: the functions will not find studyhub (build_layer.py, then "
+            "aws lambda publish-layer-version)",
+            file=sys.stderr,
+        )
     env = read_env_file(args.env_file) if args.env_file else {}
     env.update(parse_assignments(args.assignments))
     chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
     args.out.mkdir(parents=True, exist_ok=True)
     todo = projects(args.only)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {name: pool.submit(package_one, name, source, args.out, stage=args.stage,
-                                     layer_arns=args.layer_arn, env=env, chalice=chalice, layer_zip=args.inline_layer)
-                   for name, source in todo.items()}
+        futures = {
+            name: pool.submit(
+                package_one,
+                name,
+                source,
+                args.out,
+                stage=args.stage,
+                layer_arns=args.layer_arn,
+                env=env,
+                chalice=chalice,
+                layer_zip=args.inline_layer,
+            )
+            for name, source in todo.items()
+        }
         failed = False
         for name, future in futures.items():
             try:

@@ -1,5 +1,6 @@
 """School jobs: send a new student's credentials email, and re-queue emails whose job was lost
 (the rules: ``studyhub.domain.school.credentials_mail``)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Shopping jobs: the scheduled cleanup of unpaid orders (routes.yaml ``jobs:``)."""
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -5,6 +5,7 @@ leaves the index as the database says (idempotent). A search backend that can't 
 (``Unavailable``) is retried with exponential backoff (1 s, 2 s, 4 s ... capped at 10 min) until it
 returns; the scheduled ``reindex`` (routes.yaml) rebuilds everything as a backstop.
 """
+
 from __future__ import annotations
 
 import logging

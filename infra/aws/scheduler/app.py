@@ -6,6 +6,7 @@ workers, exactly what ``celery beat`` does when self-hosted.
 (a test keeps the committed copy current). It is not in routes.yaml's functions: this app serves
 no HTTP route, it only fires jobs.
 """
+
 import json
 import logging
 import os
@@ -44,5 +45,6 @@ with open(SCHEDULE_FILE, encoding="utf-8") as fh:
 
 for job in JOBS:
     handler = make_handler(job["name"], job["task"])
-    globals()[handler.__name__] = app.schedule(rate(job["rate"]), name=job["name"],
-                                               description=f"queue {job['task']}")(handler)
+    globals()[handler.__name__] = app.schedule(rate(job["rate"]), name=job["name"], description=f"queue {job['task']}")(
+        handler
+    )

@@ -4,6 +4,7 @@ Keys come from settings (PEM text, bare base64 as Alipay's key tool prints it, o
 With no app id or keys configured every payment route answers ``503`` (``Unavailable("payment")``),
 never a 500. The client is built on first use and kept per process; ``reset()`` forgets it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -73,8 +74,7 @@ def gateway() -> str:
     return SANDBOX_GATEWAY if get_settings().alipay_sandbox else PRODUCTION_GATEWAY
 
 
-def page_pay_url(order_id: str, total_amount: Decimal, subject: str, *,
-                 time_expire: datetime | None = None) -> str:
+def page_pay_url(order_id: str, total_amount: Decimal, subject: str, *, time_expire: datetime | None = None) -> str:
     """An ``alipay.trade.page.pay`` request signed with the app key (RSA2), as a URL."""
     settings = get_settings()
     extra: dict[str, Any] = {}

@@ -4,6 +4,7 @@ The embedded cache is ``diskcache`` (SQLite under ``var/cache``), so every local
 it and keys expire. Both backends speak the same small interface. A Redis that can't be reached
 raises ``Unavailable("cache")`` within about a second, never hangs.
 """
+
 from __future__ import annotations
 
 import json

@@ -10,6 +10,7 @@ Changes to kombu's transport: the SQLite file runs in WAL mode with a 30 s busy 
 publisher waits for a busy consumer instead of failing), processes that create the tables at the
 same moment don't fail, and a delivered message is deleted rather than kept with ``visible = false``.
 """
+
 from __future__ import annotations
 
 import time
@@ -35,7 +36,7 @@ class Channel(kombu_sqla.Channel):
     def _engine_from_config(self):
         url = self.connection.client.hostname
         if url.startswith("sqlite:///"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         engine = super()._engine_from_config()
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)

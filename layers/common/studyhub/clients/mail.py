@@ -7,6 +7,7 @@ written as an ``.eml`` file under ``var/mail/`` (development: open it with any m
 ``seal``/``unseal`` keep a secret (a new student's initial password) encrypted at rest until the
 send job reads it: Fernet with a key derived from ``JWT_SECRET``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,7 +17,7 @@ import smtplib
 import ssl
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -32,6 +33,7 @@ class PermanentMailError(Exception):
 
 
 # --- rendering -------------------------------------------------------------------------------
+
 
 def render_credentials(*, to: str, username: str, password: str, class_name: str) -> EmailMessage:
     """The seed's ``send_mail_task`` email: the class, the username and the initial password."""
@@ -67,6 +69,7 @@ def render_credentials(*, to: str, username: str, password: str, class_name: str
 
 # --- sending ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SmtpTarget:
     tls: bool  # smtps://
@@ -76,7 +79,7 @@ class SmtpTarget:
     password: str | None
 
     @classmethod
-    def parse(cls, url: str) -> "SmtpTarget":
+    def parse(cls, url: str) -> SmtpTarget:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
@@ -103,8 +106,9 @@ def send(message: EmailMessage) -> str:
     context = ssl.create_default_context()
     try:
         if target.tls:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(target.host, target.port, timeout=SMTP_TIMEOUT_SECONDS,
-                                                    context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                target.host, target.port, timeout=SMTP_TIMEOUT_SECONDS, context=context
+            )
         else:
             client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT_SECONDS)
         with client:
@@ -127,7 +131,7 @@ def send(message: EmailMessage) -> str:
 def write_eml(message: EmailMessage, directory: Path) -> Path:
     """Development delivery: one ``.eml`` file per email, written atomically, readable by its owner."""
     directory.mkdir(parents=True, exist_ok=True)
-    name = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
+    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
     path = directory / name
     tmp = directory / f".{name}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -149,8 +153,9 @@ def _box():
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"studyhub credentials mail v1").derive(get_settings().jwt_secret.encode())
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"studyhub credentials mail v1").derive(
+            get_settings().jwt_secret.encode()
+        )
         _fernet = Fernet(base64.urlsafe_b64encode(key))
     return _fernet
 

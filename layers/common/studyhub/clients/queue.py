@@ -5,6 +5,7 @@ the embedded queue, a SQLite file under ``var/`` (``studyhub.clients.embedded_qu
 app is built lazily once per process; a function that only queues jobs never imports task code
 (the worker's side, ``jobs/``, adds the task modules and the beat schedule to this same app).
 """
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@
 its client created on first use. S3-compatible stores (MinIO) need path-style addressing and
 reject boto3's default checksum headers, so both are set for custom endpoints.
 """
+
 from __future__ import annotations
 
 import os
@@ -155,11 +156,12 @@ class S3Storage:
 def make_storage(url: str) -> Storage:
     scheme = url.split("://", 1)[0]
     if scheme == "file":
-        return FileStorage(url[len("file://"):])
+        return FileStorage(url[len("file://") :])
     if scheme == "s3":
         return S3Storage(url)
     if scheme == "fdfs":
         from studyhub.clients.storage_fdfs import FastDFSStorage  # py3Fdfs only where FastDFS is used
+
         return FastDFSStorage(url)
     raise ValueError(f"unsupported STORAGE_URL scheme: {scheme}")
 

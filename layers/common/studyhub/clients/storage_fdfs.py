@@ -12,6 +12,7 @@ py3Fdfs' pools are not thread-safe and never notice a connection the tracker clo
 connections retry 10 times and then call ``sys.exit()``; that, socket errors and FastDFS errors
 become ``Unavailable("storage")``; "no such file" becomes ``NotFound`` (and is fine for delete).
 """
+
 from __future__ import annotations
 
 import atexit

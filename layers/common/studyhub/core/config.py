@@ -3,6 +3,7 @@
 Every setting has a default that works on one machine with nothing else installed: embedded
 state lives under ``var/`` (or ``STUDYHUB_VAR_DIR``). See API.md §7 and the README table.
 """
+
 from __future__ import annotations
 
 import os
@@ -100,7 +101,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     storage_url = env.get("STORAGE_URL") or f"file://{var_dir / 'media'}"
     if storage_url.startswith("file://") and not storage_url.startswith("file:///"):
         # file://var/media is relative to the working directory, like the other embedded state
-        storage_url = "file://" + str(Path(storage_url[len("file://"):]).resolve())
+        storage_url = "file://" + str(Path(storage_url[len("file://") :]).resolve())
     log_file = env.get("LOG_FILE")
     return Settings(
         var_dir=var_dir,

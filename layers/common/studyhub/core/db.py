@@ -5,6 +5,7 @@ builds a TLS context on every connect). SQLite runs in WAL mode with a busy time
 local processes and threads can write. Driver errors that mean "the database can't be reached"
 become ``Unavailable("database")``.
 """
+
 from __future__ import annotations
 
 import logging

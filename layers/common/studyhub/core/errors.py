@@ -15,6 +15,7 @@
 Business code raises these; the route binder (``studyhub.http.binder``) renders them. Driver errors that
 mean "can't reach it" are turned into ``Unavailable`` by the client modules or the binder.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,7 +58,7 @@ class Invalid(StudyHubError):
         self.errors = errors
 
     @classmethod
-    def field(cls, name: str, message: str, *, code: str | None = None) -> "Invalid":
+    def field(cls, name: str, message: str, *, code: str | None = None) -> Invalid:
         return cls(message, code=code, errors={name: [message]})
 
     def body(self) -> dict[str, Any]:
@@ -139,4 +140,3 @@ class Unavailable(StudyHubError):
         self.service = service
         name = self.SERVICE_NAMES.get(service, service)
         super().__init__(detail or f"{name}服务暂不可用（{service}），请稍后再试")
-

@@ -4,6 +4,7 @@
 Request lines carry request id, method, path, status, duration and user id. A filter scrubs
 anything that looks like a password, token or key before a record is written anywhere.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,7 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")  # any J
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")
 _URL_CREDENTIALS = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
 _AUTH_HEADER = re.compile(r"(?i)\b(bearer|jwt|basic)\s+[A-Za-z0-9._~+/=-]+")
-_KEY_VALUE = re.compile(
-    r"(?i)(password|passwd|pwd|secret|token|private_key|api_key)(\"?\s*[:=]\s*\"?)([^\s\"',&}]+)"
-)
+_KEY_VALUE = re.compile(r"(?i)(password|passwd|pwd|secret|token|private_key|api_key)(\"?\s*[:=]\s*\"?)([^\s\"',&}]+)")
 
 
 def scrub(text: str) -> str:
@@ -97,7 +96,10 @@ def setup_logging(force: bool = False) -> None:
             try:
                 settings.log_file.parent.mkdir(parents=True, exist_ok=True)
                 rotating = logging.handlers.RotatingFileHandler(
-                    settings.log_file, maxBytes=50 * 1024 * 1024, backupCount=10, encoding="utf-8",
+                    settings.log_file,
+                    maxBytes=50 * 1024 * 1024,
+                    backupCount=10,
+                    encoding="utf-8",
                 )
                 rotating.setFormatter(formatter)
                 rotating.addFilter(ScrubFilter())

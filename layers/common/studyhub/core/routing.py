@@ -4,6 +4,7 @@ Read by every front door (the local runtime, the Nginx config, the AWS templates
 schedule and the OpenAPI document. It lives at the repository's root; a Lambda package has none
 (``load_routing`` then raises ``FileNotFoundError``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Tokens are HS256 only (``none`` and every other algorithm are refused). Passwords use argon2id.
 PyJWT and argon2 are imported on first use so a cold start that serves no auth stays light.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Time as the contract shows it: aware datetimes in ``TIME_ZONE`` with their offset."""
+
 from __future__ import annotations
 
 from datetime import datetime

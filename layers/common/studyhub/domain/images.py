@@ -1,4 +1,5 @@
 """Uploaded images are checked by their content, not by the type a client declares."""
+
 from __future__ import annotations
 
 import io

@@ -4,6 +4,7 @@ Bodies ignore unknown fields and trim strings; schemas are built on first use (`
 not at import, so a function's cold start stays small. An ``Id`` is an integer from 1 to 2^53−1
 and never a JSON ``true`` (pydantic's lax mode would read it as 1).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any

@@ -1,5 +1,6 @@
 """The HTTP edge of every function: the route binder, ``Req``, validation, pagination, typed
 parameters, uploads and JSON. Route modules import what they need from here."""
+
 from __future__ import annotations
 
 from studyhub.http.app import StudyHubApp, create_app

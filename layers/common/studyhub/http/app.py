@@ -1,4 +1,5 @@
 """A group's Chalice app: per-request state kept per thread, binary types for uploads and images."""
+
 from __future__ import annotations
 
 import threading

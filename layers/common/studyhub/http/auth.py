@@ -1,4 +1,5 @@
 """The caller of a request: the bearer token from its header, and the active user it names."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ def token_from_header(header: str | None) -> str | None:
     return parts[1]
 
 
-def user_from_token(session: "Session", token: str) -> "User":
+def user_from_token(session: Session, token: str) -> User:
     from studyhub.models.users import User
 
     claims = decode_token(token)

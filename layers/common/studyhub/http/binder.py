@@ -14,6 +14,7 @@ A route declares how it runs:
 Rules take the session and never commit. Chalice middleware sees finished responses, not
 exceptions, so errors are mapped here, where views are registered — and only here.
 """
+
 from __future__ import annotations
 
 import inspect

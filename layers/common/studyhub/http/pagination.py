@@ -1,5 +1,6 @@
 """The contract's list shape: ``page``/``size`` or ``limit``/``offset`` in, ``{count, next,
 previous, results}`` out, with links under ``/api`` that keep the other query parameters."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

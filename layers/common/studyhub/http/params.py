@@ -3,6 +3,7 @@
 A path id is a positive integer below 2^53 written in ASCII digits; anything else names no row,
 so it is ``404`` — the same for every group (a JSON ``true``, ``1.0`` or ``٣`` is no id).
 """
+
 from __future__ import annotations
 
 from studyhub.core import errors

@@ -1,5 +1,6 @@
 """``Req``: what a view gets — the parsed request, the caller (authenticated on first use) and
 the session of the transaction the binder runs it in."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """JSON in the contract's form, and the small result types a view may return."""
+
 from __future__ import annotations
 
 import json

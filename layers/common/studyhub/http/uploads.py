@@ -1,4 +1,5 @@
 """Multipart bodies (Chalice has none), parsed into fields and ``UploadedFile``s."""
+
 from __future__ import annotations
 
 import io
@@ -10,8 +11,7 @@ if TYPE_CHECKING:
     from studyhub.http.request import UploadedFile
 
 
-
-def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, "UploadedFile"]]:
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, UploadedFile]]:
     import python_multipart
     from python_multipart.exceptions import FormParserError
 

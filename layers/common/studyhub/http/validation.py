@@ -1,5 +1,6 @@
 """Request bodies validated by pydantic models; failures become the contract's 400 with the
 ``errors`` map, in Chinese."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,8 +43,5 @@ def validate(model: type[M], data: Any) -> M:
             loc = [str(p) for p in item["loc"]]
             name = loc[0] if loc else "non_field_errors"
             message = item.get("ctx", {}).get("message") if item["type"] == "value_error" else None
-            field_errors.setdefault(name, []).append(
-                str(message or _MESSAGES.get(item["type"], item["msg"]))
-            )
+            field_errors.setdefault(name, []).append(str(message or _MESSAGES.get(item["type"], item["msg"])))
         raise errors.Invalid("请求参数有误", code="invalid", errors=field_errors) from None
-

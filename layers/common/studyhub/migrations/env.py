@@ -1,4 +1,5 @@
 """Alembic environment: the URL comes from StudyHub's settings, the metadata from its models."""
+
 from alembic import context
 
 from studyhub.core.db import get_engine
@@ -9,8 +10,9 @@ target_metadata = load_all()
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=str(get_engine().url), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=str(get_engine().url), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -2,6 +2,7 @@
 
 Each group owns its own migration branch off the users revision; ``upgrade`` goes to all heads.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,5 +34,4 @@ def revision(message: str, rev_id: str, head: str = "base", depends_on: str | No
     cfg = alembic_config()
     with get_engine().begin() as connection:
         cfg.attributes["connection"] = connection
-        command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id, head=head,
-                         depends_on=depends_on)
+        command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id, head=head, depends_on=depends_on)

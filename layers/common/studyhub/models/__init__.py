@@ -4,6 +4,7 @@ Importing this package loads only the base and the users models (every function 
 a function imports its own group's module, so its cold start doesn't pay for the others'
 mappers. ``load_all()`` imports every group: migrations, tests and the CLI need all tables.
 """
+
 from __future__ import annotations
 
 import importlib

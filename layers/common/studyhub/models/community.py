@@ -5,6 +5,7 @@ same article (``parent_comment_id``); ``root_comment_id`` then points at the thr
 comment, so a reply to a reply hangs under the same top-level comment and a page of threads is
 loaded with one query for its replies.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, Integer, String, Text
@@ -36,10 +37,6 @@ class Comment(TimestampMixin, SoftDeleteMixin, Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
     content: Mapped[str] = mapped_column(Text)
     # The comment answered (a top-level comment or another reply); NULL for a top-level comment.
-    parent_comment_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("comments.id"), index=True, default=None
-    )
+    parent_comment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("comments.id"), index=True, default=None)
     # The top-level comment of the thread; NULL for a top-level comment itself.
-    root_comment_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("comments.id"), index=True, default=None
-    )
+    root_comment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("comments.id"), index=True, default=None)

@@ -1,4 +1,5 @@
 """Classes, their members (users), and the outbox of credentials emails for new students."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -3,6 +3,7 @@
 Stock and sales are only ever changed by conditional UPDATEs (see ``studyhub.domain.shopping.orders`` and the
 shopping function); ``payments.trade_id`` is unique so a redelivered notification records once.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal

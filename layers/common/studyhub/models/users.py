@@ -1,4 +1,5 @@
 """Users, groups (roles), the areas of China and shipping addresses."""
+
 from __future__ import annotations
 
 from datetime import datetime

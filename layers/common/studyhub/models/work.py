@@ -3,6 +3,7 @@
 Who sees which topic is a rule of ``studyhub.domain.work.visibility``. Topic text
 is also kept in the search index (``studyhub.clients.search``), which index jobs keep in step.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Double, ForeignKey, SmallInteger, String, Text

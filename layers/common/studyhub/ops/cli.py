@@ -1,4 +1,5 @@
 """The ``studyhub`` command (API.md §8)."""
+
 from __future__ import annotations
 
 import sys
@@ -22,27 +23,58 @@ def main() -> None:
 @click.option("--threads", default=16, show_default=True, type=int, help="worker threads")
 @click.option("--function", "functions", multiple=True, help="serve only these functions (repeatable)")
 @click.option("--no-jobs", is_flag=True, help="don't run the job worker and scheduler beside the functions")
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=1),
-              help="N >= 2: N worker processes per function behind Nginx on HOST:PORT (local/cluster.py)")
-@click.option("--worker-port-base", type=click.IntRange(min=0), default=None,
-              help="with --processes: first internal port on 127.0.0.1 (default PORT+1; 0: any free ports)")
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="N >= 2: N worker processes per function behind Nginx on HOST:PORT (local/cluster.py)",
+)
+@click.option(
+    "--worker-port-base",
+    type=click.IntRange(min=0),
+    default=None,
+    help="with --processes: first internal port on 127.0.0.1 (default PORT+1; 0: any free ports)",
+)
 @click.option("--no-migrate", is_flag=True, help="don't migrate or load reference data first (done elsewhere)")
-def serve(host: str, port: int, threads: int, functions: tuple[str, ...], no_jobs: bool, processes: int,
-          worker_port_base: int | None, no_migrate: bool) -> None:
+def serve(
+    host: str,
+    port: int,
+    threads: int,
+    functions: tuple[str, ...],
+    no_jobs: bool,
+    processes: int,
+    worker_port_base: int | None,
+    no_migrate: bool,
+) -> None:
     """Serve every function behind one front door at http://HOST:PORT/api."""
     if processes > 1:
         from local.cluster import ClusterError, run_cluster
 
         try:
-            status = run_cluster(host, port, processes=processes, threads=threads, functions=list(functions) or None,
-                                 background=not no_jobs, port_base=worker_port_base, prepare_db=not no_migrate)
+            status = run_cluster(
+                host,
+                port,
+                processes=processes,
+                threads=threads,
+                functions=list(functions) or None,
+                background=not no_jobs,
+                port_base=worker_port_base,
+                prepare_db=not no_migrate,
+            )
         except ClusterError as error:
             _fail(str(error))
         sys.exit(status)
     from local.serve import serve as run
 
-    run(host, port, threads=threads, functions=list(functions) or None, background=not no_jobs,
-        prepare_db=not no_migrate)
+    run(
+        host,
+        port,
+        threads=threads,
+        functions=list(functions) or None,
+        background=not no_jobs,
+        prepare_db=not no_migrate,
+    )
 
 
 @main.command()
@@ -58,10 +90,10 @@ def migrate() -> None:
 @click.option("--demo", is_flag=True, help="also load demo users and content")
 def seed(demo: bool) -> None:
     """Load groups and areas (and demo data with --demo)."""
-    from studyhub.migrations import runner as migrations
     from studyhub.core.db import session_scope
-    from studyhub.ops.seed import seed_demo
     from studyhub.domain.users.reference import seed_reference
+    from studyhub.migrations import runner as migrations
+    from studyhub.ops.seed import seed_demo
 
     migrations.upgrade()
     with session_scope() as session:
@@ -77,20 +109,20 @@ def reindex(batch_size: int) -> None:
     """Rebuild the topic search index from the database (a new index, then swapped in)."""
     import time
 
-    from studyhub.core.errors import Unavailable
     from studyhub.clients.search import get_search
+    from studyhub.core.errors import Unavailable
     from studyhub.domain.work.search_sync import RebuildRunning, rebuild
 
     bars: list = []
 
     def start(total: int) -> None:
-        bars.append(click.progressbar(length=total, label="indexing topics", show_pos=True,
-                                      file=sys.stderr).__enter__())
+        bars.append(
+            click.progressbar(length=total, label="indexing topics", show_pos=True, file=sys.stderr).__enter__()
+        )
 
     started = time.perf_counter()
     try:
-        count = rebuild(batch_size=max(1, batch_size), total_hint=start,
-                        progress=lambda n: bars and bars[0].update(n))
+        count = rebuild(batch_size=max(1, batch_size), total_hint=start, progress=lambda n: bars and bars[0].update(n))
     except (RebuildRunning, Unavailable) as error:
         _fail(getattr(error, "detail", None) or str(error))
     finally:
@@ -107,8 +139,8 @@ def reindex(batch_size: int) -> None:
 def createsuperuser(username: str, password: str, email: str) -> None:
     """Create a superuser."""
     from studyhub.core import errors
-    from studyhub.domain.users.accounts import create_user
     from studyhub.core.db import session_scope
+    from studyhub.domain.users.accounts import create_user
 
     if len(password) < 8:
         _fail("password must be at least 8 characters")
@@ -129,9 +161,9 @@ def token(username: str) -> None:
     """Print a valid token for USERNAME."""
     from sqlalchemy import select
 
-    from studyhub.core.security import issue_token
     from studyhub.core.db import session_scope
     from studyhub.core.errors import Unavailable
+    from studyhub.core.security import issue_token
     from studyhub.models.users import User
 
     try:
@@ -159,10 +191,19 @@ def cleanup() -> None:
 
 @main.command("nginx-config")
 @click.option("--listen", default="8080", show_default=True)
-@click.option("--upstream", "upstreams", multiple=True, metavar="NAME=HOST:PORT[,HOST:PORT]",
-              help="where each function runs (default: every function at 127.0.0.1:8000)")
-@click.option("--media-root", type=click.Path(file_okay=False), default=None,
-              help="serve /api/media/ from this directory (file:// storage); default: proxied to a function")
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    metavar="NAME=HOST:PORT[,HOST:PORT]",
+    help="where each function runs (default: every function at 127.0.0.1:8000)",
+)
+@click.option(
+    "--media-root",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="serve /api/media/ from this directory (file:// storage); default: proxied to a function",
+)
 def nginx_config(listen: str, upstreams: tuple[str, ...], media_root: str | None) -> None:
     """Print an Nginx config generated from routes.yaml."""
     from local.nginx import render_config

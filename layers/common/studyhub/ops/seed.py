@@ -1,4 +1,5 @@
 """Demo data for ``studyhub seed --demo``: each group's own demo module, users first."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session

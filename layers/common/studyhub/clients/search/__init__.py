@@ -13,6 +13,7 @@ HTML-escaped (as Lucene's HTML encoder does) with every matched term wrapped in
 ``Unavailable("search")``. Clients are created lazily and kept per process; ``reset()`` forgets
 them (tests switch settings).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,14 @@ import threading
 from pathlib import Path
 
 from studyhub.clients.search.base import (  # noqa: F401 - the interface, re-exported
-    MAX_QUERY_CHARS, MAX_RESULT_WINDOW, POST_TAG, PRE_TAG, Hit, SearchBackend, SearchPage, TopicDoc,
+    MAX_QUERY_CHARS,
+    MAX_RESULT_WINDOW,
+    POST_TAG,
+    PRE_TAG,
+    Hit,
+    SearchBackend,
+    SearchPage,
+    TopicDoc,
 )
 
 # --- the per-process client -----------------------------------------------------------------
@@ -62,8 +70,12 @@ def reset() -> None:
 
 # Heavier parts load on first use (a function's cold start imports only what it touches).
 _LAZY = {
-    "EmbeddedSearch": "embedded", "ElasticsearchSearch": "elastic",
-    "escape_html": "text", "highlight": "text", "index_tokens": "text", "query_terms": "text",
+    "EmbeddedSearch": "embedded",
+    "ElasticsearchSearch": "elastic",
+    "escape_html": "text",
+    "highlight": "text",
+    "index_tokens": "text",
+    "query_terms": "text",
 }
 
 

@@ -1,4 +1,5 @@
 """What every search backend shares: the document, the result, the interface, the limits."""
+
 from __future__ import annotations
 
 import logging

@@ -1,20 +1,30 @@
 """The Elasticsearch backend: the official client, an index behind an alias."""
+
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from studyhub.core.errors import Unavailable
-from studyhub.clients.search.base import MAX_QUERY_CHARS, MAX_RESULT_WINDOW, POST_TAG, PRE_TAG, Hit, SearchPage, TopicDoc
+from studyhub.clients.search.base import (
+    MAX_QUERY_CHARS,
+    MAX_RESULT_WINDOW,
+    POST_TAG,
+    PRE_TAG,
+    Hit,
+    SearchPage,
+    TopicDoc,
+)
 from studyhub.clients.search.text import escape_html
+from studyhub.core.errors import Unavailable
 
 log = logging.getLogger("studyhub.search")
 
 
 # --- the Elasticsearch backend --------------------------------------------------------------
+
 
 class ElasticsearchSearch:
     """Topics in an index behind an alias; a rebuild fills a new index, then moves the alias.
@@ -83,7 +93,7 @@ class ElasticsearchSearch:
         }
 
     def _new_index_name(self) -> str:
-        return f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
+        return f"{self.alias}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
 
     def ensure_alias(self) -> None:
         """First use on a new cluster: an index and the alias pointing at it."""
@@ -101,8 +111,7 @@ class ElasticsearchSearch:
                 except BadRequestError as error:
                     if "resource_already_exists" not in str(error):
                         raise
-                self._call(self.client.indices.update_aliases,
-                           actions=[{"add": {"index": first, "alias": self.alias}}])
+                self._call(self.client.indices.update_aliases, actions=[{"add": {"index": first, "alias": self.alias}}])
             self._alias_ready = True
 
     def _alias_indices(self) -> list[str]:
@@ -115,17 +124,25 @@ class ElasticsearchSearch:
 
     @staticmethod
     def _source(doc: TopicDoc) -> dict[str, Any]:
-        return {"id": doc.id, "subject": doc.subject, "type": doc.type, "label": doc.label_id,
-                "label_name": doc.label_name, "is_exam": doc.is_exam, "user": doc.user_id,
-                "update_time": doc.update_time.astimezone(timezone.utc).isoformat()}
+        return {
+            "id": doc.id,
+            "subject": doc.subject,
+            "type": doc.type,
+            "label": doc.label_id,
+            "label_name": doc.label_name,
+            "is_exam": doc.is_exam,
+            "user": doc.user_id,
+            "update_time": doc.update_time.astimezone(UTC).isoformat(),
+        }
 
     def _bulk(self, actions: list[dict[str, Any]]) -> None:
         if not actions:
             return
         from elasticsearch import helpers
 
-        _ok, errors = self._call(helpers.bulk, self.client, actions, chunk_size=1000, raise_on_error=False,
-                                 max_retries=2)
+        _ok, errors = self._call(
+            helpers.bulk, self.client, actions, chunk_size=1000, raise_on_error=False, max_retries=2
+        )
         real = [e for e in errors if next(iter(e.values())).get("status") != 404]  # deleting a missing doc
         if real:
             raise RuntimeError(f"elasticsearch bulk request failed for {len(real)} documents: {real[:3]}")
@@ -148,8 +165,9 @@ class ElasticsearchSearch:
 
     def clear(self) -> None:
         self.ensure_alias()
-        self._call(self.client.delete_by_query, index=self.alias, query={"match_all": {}}, refresh=True,
-                   conflicts="proceed")
+        self._call(
+            self.client.delete_by_query, index=self.alias, query={"match_all": {}}, refresh=True, conflicts="proceed"
+        )
 
     def ping(self) -> None:
         self._call(self.client.info)
@@ -165,23 +183,34 @@ class ElasticsearchSearch:
         text = text.strip()[:MAX_QUERY_CHARS]
         filters = [] if include_exam else [{"term": {"is_exam": False}}]
         if text:
-            must = {"bool": {"should": [
-                {"match": {"subject": {"query": text}}},
-                {"match_phrase": {"subject": {"query": text, "boost": 2}}},  # the words together first
-            ], "minimum_should_match": 1}}
+            must = {
+                "bool": {
+                    "should": [
+                        {"match": {"subject": {"query": text}}},
+                        {"match_phrase": {"subject": {"query": text, "boost": 2}}},  # the words together first
+                    ],
+                    "minimum_should_match": 1,
+                }
+            }
             sort: list[Any] = ["_score", {"update_time": "desc"}, {"id": "desc"}]
         else:
             must = {"match_all": {}}
             sort = [{"update_time": "desc"}, {"id": "desc"}]
         size = max(0, min(limit, MAX_RESULT_WINDOW - offset))
         request: dict[str, Any] = {
-            "index": self.alias, "query": {"bool": {"must": [must], "filter": filters}}, "sort": sort,
-            "from_": min(offset, MAX_RESULT_WINDOW), "size": size, "track_total_hits": True,
+            "index": self.alias,
+            "query": {"bool": {"must": [must], "filter": filters}},
+            "sort": sort,
+            "from_": min(offset, MAX_RESULT_WINDOW),
+            "size": size,
+            "track_total_hits": True,
             "source_includes": ["subject"],
         }
         if text:
             request["highlight"] = {
-                "encoder": "html", "pre_tags": [PRE_TAG], "post_tags": [POST_TAG],
+                "encoder": "html",
+                "pre_tags": [PRE_TAG],
+                "post_tags": [POST_TAG],
                 "fields": {"subject": {"number_of_fragments": 0}},  # the whole subject, not a fragment
             }
         self.ensure_alias()

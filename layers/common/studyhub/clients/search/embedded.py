@@ -1,4 +1,5 @@
 """The embedded backend: tantivy under ``var/search/``, words segmented by jieba."""
+
 from __future__ import annotations
 
 import logging
@@ -9,14 +10,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from studyhub.core.errors import Unavailable
 from studyhub.clients.search.base import Hit, SearchPage, TopicDoc
-from studyhub.clients.search.text import segmenter, escape_html, highlight, index_tokens, query_terms
+from studyhub.clients.search.text import escape_html, highlight, index_tokens, query_terms, segmenter
+from studyhub.core.errors import Unavailable
 
 log = logging.getLogger("studyhub.search")
 
 
 # --- the embedded backend: tantivy ----------------------------------------------------------
+
 
 class _Generation:
     """One index directory being built by a rebuild, with its open writer."""
@@ -190,8 +192,7 @@ class EmbeddedSearch:
 
         if ids:
             # by query: delete_documents_by_term doesn't match unsigned fields (tantivy-py 0.27)
-            writer.delete_documents_by_query(
-                tantivy.Query.term_set_query(self._schema(), "id", [int(i) for i in ids]))
+            writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema(), "id", [int(i) for i in ids]))
 
     def upsert(self, docs: Sequence[TopicDoc]) -> None:
         if docs:
@@ -232,14 +233,20 @@ class EmbeddedSearch:
 
         index = self._live()
         schema = index.schema
-        query = (tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "tokens", term)) for term in terms])
-            if terms else tantivy.Query.all_query())
+        query = (
+            tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "tokens", term)) for term in terms]
+            )
+            if terms
+            else tantivy.Query.all_query()
+        )
         if not include_exam:  # the students' rule, applied while matching and counting
-            query = tantivy.Query.boolean_query([
-                (tantivy.Occur.Must, query),
-                (tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "exam", 1)),
-            ])
+            query = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, query),
+                    (tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "exam", 1)),
+                ]
+            )
         searcher = index.searcher()
         if terms:  # BM25, best first
             result = searcher.search(query, limit, count=True, offset=offset)

@@ -1,4 +1,5 @@
 """Escaping, highlighting and Chinese word segmentation, the same for both backends."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Articles: everyone signed in reads them, the author or a superuser changes them; reading one
 counts exactly one page view."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,10 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
+from studyhub.core.times import isoformat
 from studyhub.domain.access import require_owner_or_superuser
 from studyhub.models.community import Article
 from studyhub.models.users import User
-from studyhub.core.times import isoformat
 
 from .schemas import ArticleIn, ArticlePatch
 
@@ -47,11 +48,7 @@ def serialize_one(session: Session, article: Article) -> dict[str, Any]:
 
 
 def list_query():
-    return (
-        select(Article)
-        .where(Article.is_delete.is_(False))
-        .order_by(Article.update_time.desc(), Article.id.desc())
-    )
+    return select(Article).where(Article.is_delete.is_(False)).order_by(Article.update_time.desc(), Article.id.desc())
 
 
 def get_live(session: Session, article_id: int) -> Article:
@@ -77,9 +74,7 @@ def read(session: Session, caller: User, article_id: int) -> dict[str, Any]:
     )
     if result.rowcount != 1:
         raise errors.NotFound()
-    article = session.scalars(
-        select(Article).where(Article.id == aid).execution_options(populate_existing=True)
-    ).one()
+    article = session.scalars(select(Article).where(Article.id == aid).execution_options(populate_existing=True)).one()
     return serialize_one(session, article)
 
 

@@ -5,6 +5,7 @@ Every reply stores its thread's top-level comment (``root_comment_id``), so a re
 hangs under the same top-level comment and the replies of a whole page come from one query. The
 authors of the page (commenters and the people they answer) come from one more query.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
-from studyhub.domain.users.accounts import avatar_url
+from studyhub.core.times import isoformat
 from studyhub.domain.access import require_owner_or_superuser
+from studyhub.domain.users.accounts import avatar_url
 from studyhub.models.community import Article, Comment
 from studyhub.models.users import User
-from studyhub.core.times import isoformat
 
 from .schemas import CommentIn
 
@@ -58,6 +59,7 @@ def top_level_query(article_id: int):
 
 # --- rendering -------------------------------------------------------------------------------
 
+
 def _authors(session: Session, user_ids: set[int]) -> dict[int, tuple[str, str | None]]:
     """``{id: (username, avatar url)}`` in one query of three columns (no User rows, no groups)."""
     if not user_ids:
@@ -95,9 +97,11 @@ def serialize_page(session: Session, roots: list[Comment]) -> list[dict[str, Any
     """
     if not roots:
         return []
-    replies = list(session.scalars(
-        select(Comment).where(Comment.root_comment_id.in_([c.id for c in roots])).order_by(*NEWEST_FIRST)
-    ))
+    replies = list(
+        session.scalars(
+            select(Comment).where(Comment.root_comment_id.in_([c.id for c in roots])).order_by(*NEWEST_FIRST)
+        )
+    )
     by_id = {c.id: c for c in (*roots, *replies)}
     live = [r for r in replies if not r.is_delete]
     user_ids = {c.user_id for c in roots} | {r.user_id for r in live}
@@ -110,6 +114,7 @@ def serialize_page(session: Session, roots: list[Comment]) -> list[dict[str, Any
 
 
 # --- writes ----------------------------------------------------------------------------------
+
 
 def _live_comment(session: Session, comment_id: int | None) -> Comment | None:
     comment = session.get(Comment, comment_id) if comment_id is not None else None
@@ -127,14 +132,18 @@ def create(session: Session, caller: User, body: CommentIn) -> dict[str, Any]:
         if parent is None:
             raise _no_such("parent_comment", body.parent_comment, "parent_comment_not_found")
         if parent.article_id != article_id:
-            raise errors.Invalid.field("parent_comment", "回复的评论不属于该文章。",
-                                       code="parent_comment_mismatch")
+            raise errors.Invalid.field("parent_comment", "回复的评论不属于该文章。", code="parent_comment_mismatch")
         root_id = parent.root_comment_id or parent.id
         if root_id != parent.id and _live_comment(session, root_id) is None:
             # the thread was deleted: nobody would ever see this reply
             raise _no_such("parent_comment", body.parent_comment, "parent_comment_not_found")
-    comment = Comment(article_id=article_id, user_id=caller.id, content=body.content,
-                      parent_comment_id=parent.id if parent else None, root_comment_id=root_id)
+    comment = Comment(
+        article_id=article_id,
+        user_id=caller.id,
+        content=body.content,
+        parent_comment_id=parent.id if parent else None,
+        root_comment_id=root_id,
+    )
     session.add(comment)
     session.flush()
     authors = _authors(session, {caller.id} | ({parent.user_id} if parent else set()))
@@ -146,9 +155,10 @@ def create(session: Session, caller: User, body: CommentIn) -> dict[str, Any]:
 def delete(session: Session, caller: User, comment_id: int) -> None:
     """Soft delete; a deleted top-level comment takes its thread out of the list with it."""
     comment = _live_comment(session, comment_id)
-    if comment is None or session.scalar(
-        select(Article.is_delete).where(Article.id == comment.article_id)
-    ) is not False:
+    if (
+        comment is None
+        or session.scalar(select(Article.is_delete).where(Article.id == comment.article_id)) is not False
+    ):
         raise errors.NotFound()
     require_owner_or_superuser(caller, comment.user_id)
     comment.is_delete = True

@@ -3,6 +3,7 @@
 Idempotent: does nothing once the demo authors have articles. Needs the demo users that
 ``seed_demo`` creates first (teacher1, student1, student2).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -33,16 +34,21 @@ def seed_demo_articles(session: Session) -> int:
         return 0
     if session.scalar(select(func.count()).select_from(Article).where(Article.user_id.in_(users.values()))):
         return 0
-    articles = [Article(title=title, content=content, user_id=users[author], page_view=0)
-                for author, title, content in ARTICLES]
+    articles = [
+        Article(title=title, content=content, user_id=users[author], page_view=0) for author, title, content in ARTICLES
+    ]
     session.add_all(articles)
     session.flush()
     comments: list[Comment] = []
     for article_index, author, text, parent_index in COMMENTS:
         parent = comments[parent_index] if parent_index is not None else None
-        comment = Comment(article_id=articles[article_index].id, user_id=users[author], content=text,
-                          parent_comment_id=parent.id if parent else None,
-                          root_comment_id=(parent.root_comment_id or parent.id) if parent else None)
+        comment = Comment(
+            article_id=articles[article_index].id,
+            user_id=users[author],
+            content=text,
+            parent_comment_id=parent.id if parent else None,
+            root_comment_id=(parent.root_comment_id or parent.id) if parent else None,
+        )
         session.add(comment)
         session.flush()
         comments.append(comment)

@@ -1,4 +1,5 @@
 """Classes: who sees which (teacher+ all, others the classes they are members of), and changes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from studyhub.core import errors
+from studyhub.core.times import isoformat
 from studyhub.domain.access import require_teacher
 from studyhub.domain.users.accounts import serialize_user
 from studyhub.models.base import utcnow
 from studyhub.models.school import Classes, class_members
 from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID, User
-from studyhub.core.times import isoformat
 
 from .schemas import ClassIn, ClassPatch
 

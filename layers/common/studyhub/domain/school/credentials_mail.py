@@ -6,6 +6,7 @@ claimed before sending (two jobs for one row never both send), and a row that is
 email went out already. SMTP failures retry with exponential backoff (1 s, 2 s, 4 s ... 10 min);
 the sweep picks up rows whose job was lost (broker down at queue time, retries spent).
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ GIVE_UP_AFTER = timedelta(days=7)
 
 
 def backoff(retries: int) -> int:
-    return min(MAX_BACKOFF_SECONDS, 2 ** retries)
+    return min(MAX_BACKOFF_SECONDS, 2**retries)
 
 
 def _drop(mail_id: int) -> None:
@@ -41,8 +42,8 @@ def deliver(mail_id: int, *, retry_in: int = 60) -> str:
     """
     from sqlalchemy import or_, update
 
-    from studyhub.core.db import session_scope
     from studyhub.clients.mail import PermanentMailError, render_credentials, send, unseal
+    from studyhub.core.db import session_scope
     from studyhub.models.base import utcnow
     from studyhub.models.school import CredentialsMail
     from studyhub.models.users import User
@@ -51,8 +52,10 @@ def deliver(mail_id: int, *, retry_in: int = 60) -> str:
     with session_scope() as session:
         claimed = session.execute(
             update(CredentialsMail)
-            .where(CredentialsMail.id == mail_id,
-                   or_(CredentialsMail.claimed_until.is_(None), CredentialsMail.claimed_until < now))
+            .where(
+                CredentialsMail.id == mail_id,
+                or_(CredentialsMail.claimed_until.is_(None), CredentialsMail.claimed_until < now),
+            )
             .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=CredentialsMail.attempts + 1)
         ).rowcount
         if not claimed:
@@ -70,8 +73,9 @@ def deliver(mail_id: int, *, retry_in: int = 60) -> str:
         password = unseal(sealed)
     except ValueError:
         _drop(mail_id)
-        log.error("credentials email dropped mail_id=%s user_id=%s: JWT_SECRET changed since registration",
-                  mail_id, user_id)
+        log.error(
+            "credentials email dropped mail_id=%s user_id=%s: JWT_SECRET changed since registration", mail_id, user_id
+        )
         return "dropped"
 
     message = render_credentials(to=email, username=username, password=password, class_name=class_name)
@@ -85,14 +89,22 @@ def deliver(mail_id: int, *, retry_in: int = 60) -> str:
     except OSError as error:
         with session_scope() as session:
             session.execute(
-                update(CredentialsMail).where(CredentialsMail.id == mail_id).values(
+                update(CredentialsMail)
+                .where(CredentialsMail.id == mail_id)
+                .values(
                     claimed_until=None,
                     next_attempt_at=utcnow() + timedelta(seconds=retry_in),
                     last_error=f"{type(error).__name__}: {error}"[:200],
                 )
             )
-        log.warning("credentials email failed mail_id=%s user_id=%s attempt=%d (%s); retry in %ss",
-                    mail_id, user_id, attempt, type(error).__name__, retry_in)
+        log.warning(
+            "credentials email failed mail_id=%s user_id=%s attempt=%d (%s); retry in %ss",
+            mail_id,
+            user_id,
+            attempt,
+            type(error).__name__,
+            retry_in,
+        )
         raise
     _drop(mail_id)
     log.info("credentials email sent mail_id=%s user_id=%s attempt=%d via %s", mail_id, user_id, attempt, where)
@@ -109,15 +121,20 @@ def lost_mail_ids(limit: int = 500) -> list[int]:
 
     now = utcnow()
     with session_scope() as session:
-        expired = list(session.scalars(
-            select(CredentialsMail.user_id).where(CredentialsMail.create_time < now - GIVE_UP_AFTER)))
+        expired = list(
+            session.scalars(select(CredentialsMail.user_id).where(CredentialsMail.create_time < now - GIVE_UP_AFTER))
+        )
         if expired:
             session.execute(delete(CredentialsMail).where(CredentialsMail.create_time < now - GIVE_UP_AFTER))
             log.error("credentials emails abandoned after %s for user ids %s", GIVE_UP_AFTER, expired)
-        return list(session.scalars(
-            select(CredentialsMail.id)
-            .where(CredentialsMail.next_attempt_at < now - LOST_AFTER,
-                   or_(CredentialsMail.claimed_until.is_(None), CredentialsMail.claimed_until < now))
-            .order_by(CredentialsMail.id)
-            .limit(limit)
-        ))
+        return list(
+            session.scalars(
+                select(CredentialsMail.id)
+                .where(
+                    CredentialsMail.next_attempt_at < now - LOST_AFTER,
+                    or_(CredentialsMail.claimed_until.is_(None), CredentialsMail.claimed_until < now),
+                )
+                .order_by(CredentialsMail.id)
+                .limit(limit)
+            )
+        )

@@ -3,6 +3,7 @@
 Idempotent: a class whose name exists is left alone. Needs the demo users that ``seed_demo``
 creates first (teacher1, teacher2, student1..3); no email is sent for them.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select

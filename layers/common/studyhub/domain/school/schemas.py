@@ -1,4 +1,5 @@
 """Request bodies of the school group (pydantic): what may be sent, and its limits."""
+
 from __future__ import annotations
 
 from pydantic import Field

@@ -1,4 +1,5 @@
 """Students: the list for teachers, and registering a student into a class with an emailed password."""
+
 from __future__ import annotations
 
 import secrets
@@ -9,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from studyhub.core import errors
+from studyhub.clients.mail import seal
 from studyhub.clients.queue import enqueue
+from studyhub.core import errors
+from studyhub.domain.access import require_teacher
 from studyhub.domain.school.task_names import SEND_CREDENTIALS
 from studyhub.domain.users.accounts import create_user, serialize_user
-from studyhub.domain.access import require_teacher
-from studyhub.clients.mail import seal
 from studyhub.models.school import Classes, CredentialsMail, class_members
 from studyhub.models.users import STUDENT_GROUP_ID, User, user_groups
 
@@ -68,8 +69,14 @@ def register(session: Session, caller: User, body: StudentIn) -> dict[str, Any]:
         raise errors.Invalid.field("classes", "班级不存在。", code="invalid_class")
     password = generate_password()
     try:
-        student = create_user(session, username=body.username, password=password, email=body.email,
-                              first_name=body.first_name, group_ids=[STUDENT_GROUP_ID])
+        student = create_user(
+            session,
+            username=body.username,
+            password=password,
+            email=body.email,
+            first_name=body.first_name,
+            group_ids=[STUDENT_GROUP_ID],
+        )
     except IntegrityError:  # the same username registered concurrently
         raise errors.Invalid.field("username", "已存在一位使用该名字的用户。", code="username_taken") from None
     klass.members.append(student)
@@ -77,5 +84,10 @@ def register(session: Session, caller: User, body: StudentIn) -> dict[str, Any]:
     session.add(mail)
     session.flush()
     enqueue(session, SEND_CREDENTIALS, mail.id)
-    return {"id": student.id, "username": student.username, "email": student.email,
-            "first_name": student.first_name, "classes": klass.id}
+    return {
+        "id": student.id,
+        "username": student.username,
+        "email": student.email,
+        "first_name": student.first_name,
+        "classes": klass.id,
+    }

@@ -1,10 +1,12 @@
 """The cart: private to its owner (others' rows are 404); one row per commodity, whose number
 grows when the same commodity is posted again."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update as sql_update
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors

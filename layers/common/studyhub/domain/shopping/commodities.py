@@ -1,4 +1,5 @@
 """Commodities: anyone reads them, only a superuser writes them; deleting is a soft delete."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
+from studyhub.core.times import isoformat
 from studyhub.domain.access import require_superuser
 from studyhub.models.shopping import Commodity
 from studyhub.models.users import User
-from studyhub.core.times import isoformat
 
 from .schemas import CommodityIn, CommodityPatch
 
@@ -46,8 +47,9 @@ def get_live(session: Session, commodity_id: int) -> Commodity:
 
 def create(session: Session, caller: User, body: CommodityIn) -> dict[str, Any]:
     require_superuser(caller)
-    commodity = Commodity(name=body.name, price=body.price, stock=body.stock, sales=0,
-                          description=body.description, image=body.image)
+    commodity = Commodity(
+        name=body.name, price=body.price, stock=body.stock, sales=0, description=body.description, image=body.image
+    )
     session.add(commodity)
     session.flush()
     return serialize(commodity)

@@ -2,6 +2,7 @@
 
 Idempotent: does nothing once any commodity exists.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -23,7 +24,9 @@ COMMODITIES = [
 def seed_demo_commodities(session: Session) -> int:
     if session.scalar(select(func.count()).select_from(Commodity)):
         return 0
-    session.add_all(Commodity(name=name, price=Decimal(price), stock=stock, sales=0, description=description)
-                    for name, price, stock, description in COMMODITIES)
+    session.add_all(
+        Commodity(name=name, price=Decimal(price), stock=stock, sales=0, description=description)
+        for name, price, stock, description in COMMODITIES
+    )
     session.flush()
     return len(COMMODITIES)

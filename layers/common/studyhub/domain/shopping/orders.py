@@ -20,6 +20,7 @@ so two cleanup runs, a user's cancel and a payment arriving at the same moment c
 (the losing UPDATE matches no row: MySQL re-reads the latest committed row for it, and SQLite
 serialises writers).
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,16 +30,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete as sql_delete, select, update as sql_update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.config import get_settings
+from studyhub.core.times import isoformat
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, UNPAID, Commodity, Order, OrderGoods, ShoppingCart
 from studyhub.models.users import Address, User
-from studyhub.core.times import isoformat
 
 from .schemas import MAX_PRICE, OrderIn
 
@@ -48,13 +51,12 @@ log = logging.getLogger("studyhub.orders")
 
 # --- reading ------------------------------------------------------------------------------
 
+
 def serialize_page(session: Session, orders: list[Order]) -> list[dict[str, Any]]:
     ids = [o.order_id for o in orders]
     goods: dict[str, list[OrderGoods]] = {i: [] for i in ids}
     if ids:
-        for line in session.scalars(
-            select(OrderGoods).where(OrderGoods.order_id.in_(ids)).order_by(OrderGoods.id)
-        ):
+        for line in session.scalars(select(OrderGoods).where(OrderGoods.order_id.in_(ids)).order_by(OrderGoods.id)):
             goods[line.order_id].append(line)
     return [serialize(o, goods[o.order_id]) for o in orders]
 
@@ -69,8 +71,12 @@ def serialize(order: Order, goods: list[OrderGoods]) -> dict[str, Any]:
         "pay_method": order.pay_method,
         "status": order.status,
         "goods": [
-            {"commodity": g.commodity_id, "commodity_name": g.commodity_name, "number": g.number,
-             "price": f"{g.price:.2f}"}
+            {
+                "commodity": g.commodity_id,
+                "commodity_name": g.commodity_name,
+                "number": g.number,
+                "price": f"{g.price:.2f}",
+            }
             for g in goods
         ],
         "create_time": isoformat(order.create_time),
@@ -79,11 +85,7 @@ def serialize(order: Order, goods: list[OrderGoods]) -> dict[str, Any]:
 
 
 def owned_query(caller: User):
-    return (
-        select(Order)
-        .where(Order.user_id == caller.id)
-        .order_by(Order.update_time.desc(), Order.order_id.desc())
-    )
+    return select(Order).where(Order.user_id == caller.id).order_by(Order.update_time.desc(), Order.order_id.desc())
 
 
 def get_owned(session: Session, caller: User, order_id: str, *, lock: bool = False) -> Order:
@@ -109,9 +111,12 @@ def pay_deadline(order: Order):
 
 # --- placing ------------------------------------------------------------------------------
 
+
 def address_text(address: Address) -> str:
-    return (f"{address.province.name} {address.city.name} {address.district.name} {address.place} "
-            f"[{address.receiver} 收] {address.mobile}")
+    return (
+        f"{address.province.name} {address.city.name} {address.district.name} {address.place} "
+        f"[{address.receiver} 收] {address.mobile}"
+    )
 
 
 def new_order_id(user_id: int) -> str:
@@ -151,15 +156,18 @@ def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]
     for line in lines:
         if not _take_stock(session, line.commodity_id, line.number):
             name = session.scalar(select(Commodity.name).where(Commodity.id == line.commodity_id))
-            raise errors.Invalid("商品库存不足", code="insufficient_stock",
-                                 errors={"cart": [f"「{name}」库存不足。"]})
+            raise errors.Invalid("商品库存不足", code="insufficient_stock", errors={"cart": [f"「{name}」库存不足。"]})
 
     # Our own UPDATEs made these rows current in this transaction: the prices read are the
     # ones the stock was taken at.
-    commodities = {c.id: (c.name, c.price) for c in session.execute(
-        select(Commodity.id, Commodity.name, Commodity.price)
-        .where(Commodity.id.in_([line.commodity_id for line in lines]))
-    )}
+    commodities = {
+        c.id: (c.name, c.price)
+        for c in session.execute(
+            select(Commodity.id, Commodity.name, Commodity.price).where(
+                Commodity.id.in_([line.commodity_id for line in lines])
+            )
+        )
+    }
     total_count = sum(line.number for line in lines)
     total_amount = sum((commodities[line.commodity_id][1] * line.number for line in lines), Decimal("0.00"))
     if total_amount > MAX_PRICE:
@@ -167,9 +175,13 @@ def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]
 
     order = _insert_order(session, caller, address_text(address), total_count, total_amount, body.pay_method)
     goods = [
-        OrderGoods(order_id=order.order_id, commodity_id=line.commodity_id,
-                   commodity_name=commodities[line.commodity_id][0], number=line.number,
-                   price=commodities[line.commodity_id][1])
+        OrderGoods(
+            order_id=order.order_id,
+            commodity_id=line.commodity_id,
+            commodity_name=commodities[line.commodity_id][0],
+            number=line.number,
+            price=commodities[line.commodity_id][1],
+        )
         for line in lines
     ]
     session.add_all(goods)
@@ -180,14 +192,21 @@ def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]
     return serialize(order, goods)
 
 
-def _insert_order(session: Session, caller: User, address: str, total_count: int, total_amount: Decimal,
-                  pay_method: int) -> Order:
+def _insert_order(
+    session: Session, caller: User, address: str, total_count: int, total_amount: Decimal, pay_method: int
+) -> Order:
     """Insert the order under a fresh id; on the (rare) collision try another id."""
     for attempt in range(1, ORDER_ID_ATTEMPTS + 1):
-        order = Order(order_id=new_order_id(caller.id), user_id=caller.id, address=address,
-                      total_count=total_count, total_amount=total_amount.quantize(Decimal("0.01")),
-                      pay_method=pay_method, status=UNPAID if pay_method == ALIPAY else PAID,
-                      refund_required=False)
+        order = Order(
+            order_id=new_order_id(caller.id),
+            user_id=caller.id,
+            address=address,
+            total_count=total_count,
+            total_amount=total_amount.quantize(Decimal("0.01")),
+            pay_method=pay_method,
+            status=UNPAID if pay_method == ALIPAY else PAID,
+            refund_required=False,
+        )
         try:
             with session.begin_nested():
                 session.add(order)
@@ -201,6 +220,7 @@ def _insert_order(session: Session, caller: User, address: str, total_count: int
 
 # --- cancelling ---------------------------------------------------------------------------
 
+
 def cancel(session: Session, caller: User, order_id: str) -> dict[str, Any]:
     order = get_owned(session, caller, order_id)
     if not cancel_unpaid(session, order.order_id):
@@ -210,6 +230,7 @@ def cancel(session: Session, caller: User, order_id: str) -> dict[str, Any]:
 
 
 # --- cancelling and expiring ---------------------------------------------------------------
+
 
 def cancel_unpaid(session: Session, order_id: str) -> bool:
     """Cancel ``order_id`` if it is still unpaid and give its stock back; False if it wasn't."""
@@ -238,12 +259,14 @@ def cancel_unpaid(session: Session, order_id: str) -> bool:
 
 def expired_order_ids(session: Session, *, now: datetime | None = None, limit: int = 500) -> list[str]:
     cutoff = (now or utcnow()) - timedelta(seconds=get_settings().order_pay_timeout_seconds)
-    return list(session.scalars(
-        select(Order.order_id)
-        .where(Order.status == UNPAID, Order.create_time < cutoff)
-        .order_by(Order.create_time)
-        .limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Order.order_id)
+            .where(Order.status == UNPAID, Order.create_time < cutoff)
+            .order_by(Order.create_time)
+            .limit(limit)
+        )
+    )
 
 
 def cancel_expired_orders(*, now: datetime | None = None, batch: int = 500) -> int:

@@ -7,6 +7,7 @@ becomes paid only through ``UPDATE ... WHERE status = 1``; a payment for an orde
 cancelled meanwhile (or is already paid by another trade) is kept and the order is flagged for
 a refund, its status unchanged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,16 +15,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update as sql_update
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from studyhub.core import errors
 from studyhub.clients import alipay
+from studyhub.core import errors
 from studyhub.core.config import get_settings
+from studyhub.core.times import isoformat
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import PAID, UNPAID, Order, Payment
 from studyhub.models.users import User
-from studyhub.core.times import isoformat
 
 from .orders import get_owned, pay_deadline
 
@@ -45,8 +47,12 @@ class Rejected(errors.StudyHubError):
 
 
 def serialize(payment: Payment) -> dict[str, Any]:
-    return {"id": payment.id, "order": payment.order_id, "trade_id": payment.trade_id,
-            "create_time": isoformat(payment.create_time)}
+    return {
+        "id": payment.id,
+        "order": payment.order_id,
+        "trade_id": payment.trade_id,
+        "create_time": isoformat(payment.create_time),
+    }
 
 
 def owned_query(caller: User):
@@ -65,8 +71,9 @@ def pay_url(session: Session, caller: User, order_id: str) -> dict[str, str]:
     if order.status != UNPAID or deadline <= utcnow():
         raise errors.NotFound("订单不存在或不是待支付状态", code="not_found")
     local_deadline = deadline.astimezone(ZoneInfo(get_settings().time_zone))
-    url = alipay.page_pay_url(order.order_id, order.total_amount, f"StudyHub 订单 {order.order_id}",
-                              time_expire=local_deadline)
+    url = alipay.page_pay_url(
+        order.order_id, order.total_amount, f"StudyHub 订单 {order.order_id}", time_expire=local_deadline
+    )
     return {"pay_url": url}
 
 
@@ -103,8 +110,7 @@ def record_payment(session: Session, order: Order, trade_id: str, amount: Decima
             .values(refund_required=True, update_time=utcnow())
             .execution_options(synchronize_session=False)
         )
-        log.warning("payment %s for order %s in status %s: flagged for refund",
-                    trade_id, order.order_id, order.status)
+        log.warning("payment %s for order %s in status %s: flagged for refund", trade_id, order.order_id, order.status)
     return payment
 
 
@@ -112,8 +118,7 @@ def _lock_order(session: Session, order_id: str) -> Order | None:
     if len(order_id) > ORDER_ID_MAX:
         return None
     return session.scalars(
-        select(Order).where(Order.order_id == order_id).with_for_update()
-        .execution_options(populate_existing=True)
+        select(Order).where(Order.order_id == order_id).with_for_update().execution_options(populate_existing=True)
     ).one_or_none()
 
 

@@ -1,4 +1,5 @@
 """User rules shared by several functions (users, school): rendering, creating, loading."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.security import hash_password
-from studyhub.models.users import Group, User
 from studyhub.core.times import isoformat
+from studyhub.models.users import Group, User
 
 
 def avatar_url(key: str | None) -> str | None:

@@ -1,4 +1,5 @@
 """Shipping addresses: private to their owner, areas chained province → city → district."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
-from studyhub.models.users import Address, Area, User
 from studyhub.core.times import isoformat
+from studyhub.models.users import Address, Area, User
 
 from .schemas import AddressIn, AddressPatch
 
@@ -62,8 +63,13 @@ def check_chain(session: Session, province: int, city: int, district: int) -> No
 def create(session: Session, caller: User, body: AddressIn) -> dict[str, Any]:
     check_chain(session, body.province, body.city, body.district)
     address = Address(
-        user_id=caller.id, province_id=body.province, city_id=body.city, district_id=body.district,
-        place=body.place, receiver=body.receiver, mobile=body.mobile,
+        user_id=caller.id,
+        province_id=body.province,
+        city_id=body.city,
+        district_id=body.district,
+        place=body.place,
+        receiver=body.receiver,
+        mobile=body.mobile,
     )
     session.add(address)
     session.flush()

@@ -1,4 +1,5 @@
 """The administrative divisions of China, served from the cache for an hour after first read."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from studyhub.core import errors
 from studyhub.clients.cache import get_cache
+from studyhub.core import errors
 from studyhub.models.users import Area
 
 TTL = 3600
@@ -36,7 +37,11 @@ def area(session: Session, area_id: int) -> dict[str, Any]:
     if row is None:
         raise errors.NotFound()
     subs = session.execute(select(Area.id, Area.name).where(Area.parent_id == aid).order_by(Area.id))
-    data = {"id": row.id, "name": row.name, "parent": row.parent_id,
-            "subs": [{"id": s.id, "name": s.name} for s in subs]}
+    data = {
+        "id": row.id,
+        "name": row.name,
+        "parent": row.parent_id,
+        "subs": [{"id": s.id, "name": s.name} for s in subs],
+    }
     cache.set(key, data, ttl=TTL)
     return data

@@ -1,4 +1,5 @@
 """The login captcha: a Pillow PNG of 4 letters/digits with noise, as the seed drew it."""
+
 from __future__ import annotations
 
 import io

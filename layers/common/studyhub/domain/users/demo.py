@@ -1,4 +1,5 @@
 """Demo users (password ``studyhub-demo``): admin, two teachers, three students."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

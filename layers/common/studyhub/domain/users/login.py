@@ -1,5 +1,6 @@
 """The captcha and login: captcha first (single use, any case), then the password, with a
 per-username lockout after repeated failures."""
+
 from __future__ import annotations
 
 import re
@@ -8,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from studyhub.core import errors
-from studyhub.domain.users.accounts import avatar_url
-from studyhub.core.security import burn_password_check, issue_token, verify_password
 from studyhub.clients.cache import get_cache
-from studyhub.domain.users.captcha import CAPTCHA_KEY, random_code, render
+from studyhub.core import errors
 from studyhub.core.config import get_settings
+from studyhub.core.security import burn_password_check, issue_token, verify_password
+from studyhub.domain.users.accounts import avatar_url
+from studyhub.domain.users.captcha import CAPTCHA_KEY, random_code, render
 from studyhub.models import utcnow
 from studyhub.models.users import User
 

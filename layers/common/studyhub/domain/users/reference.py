@@ -2,6 +2,7 @@
 
 Idempotent: rows already there are left alone, so ``studyhub serve`` can run it on every start.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,6 @@ def seed_reference(session: Session) -> dict[str, int]:
     if session.scalar(select(func.count()).select_from(Area)) == 0:
         rows = [{"id": r[0], "name": r[1], "parent_id": r[2]} for r in load_areas_file()]
         for start in range(0, len(rows), 1000):  # parents come first in the file
-            session.execute(insert(Area), rows[start:start + 1000])
+            session.execute(insert(Area), rows[start : start + 1000])
         added = len(rows)
     return {"groups": len(GROUPS), "areas_added": added}

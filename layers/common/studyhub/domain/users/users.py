@@ -1,4 +1,5 @@
 """User accounts: list, create, read, update, deactivate, password change, avatar."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
-from studyhub.domain.users.accounts import create_user, get_active_user, load_groups, serialize_user
-from studyhub.core.security import hash_password, verify_password
-from studyhub.domain.access import require_superuser, require_teacher
 from studyhub.core.config import get_settings
 from studyhub.core.db import on_commit, on_rollback
-from studyhub.models.users import User, user_groups
+from studyhub.core.security import hash_password, verify_password
+from studyhub.domain.access import require_superuser, require_teacher
 from studyhub.domain.images import check_image
+from studyhub.domain.users.accounts import create_user, get_active_user, load_groups, serialize_user
+from studyhub.models.users import User, user_groups
 
 from .schemas import PasswordChange, UserCreate, UserUpdate
 

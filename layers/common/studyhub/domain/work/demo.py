@@ -4,6 +4,7 @@ Idempotent: does nothing once the demo teachers have labels. Needs the demo user
 ``seed_demo`` creates first (teacher1, teacher2). The topics are put in the search index right
 after the seed commits (directly, so they are searchable even before a worker runs).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -16,7 +17,13 @@ from studyhub.models.work import Label, Topic
 LABELS = [("teacher1", "Python基础"), ("teacher1", "数据结构"), ("teacher2", "期末考试")]
 # (label index, author, type, subject, answer)
 TOPICS = [
-    (0, "teacher1", 4, "Python中的列表推导式是什么", "用一行表达式从可迭代对象构造新列表，如 [x * x for x in range(10)]。"),
+    (
+        0,
+        "teacher1",
+        4,
+        "Python中的列表推导式是什么",
+        "用一行表达式从可迭代对象构造新列表，如 [x * x for x in range(10)]。",
+    ),
     (0, "teacher1", 0, "下列哪个是不可变类型？A. list B. dict C. tuple D. set", "C"),
     (0, "teacher1", 2, "判断：Python 的字典在 3.7 之后保持插入顺序。", "正确"),
     (1, "teacher1", 3, "栈是一种____的线性表。", "后进先出"),
@@ -36,8 +43,10 @@ def seed_demo_topics(session: Session) -> int:
     labels = [Label(name=name, user_id=users[author]) for author, name in LABELS]
     session.add_all(labels)
     session.flush()
-    topics = [Topic(subject=subject, type=kind, score=2.0, answer=answer, label_id=labels[i].id,
-                    user_id=users[author]) for i, author, kind, subject, answer in TOPICS]
+    topics = [
+        Topic(subject=subject, type=kind, score=2.0, answer=answer, label_id=labels[i].id, user_id=users[author])
+        for i, author, kind, subject, answer in TOPICS
+    ]
     session.add_all(topics)
     session.flush()
     ids = [t.id for t in topics]

@@ -1,6 +1,7 @@
 """Labels: everyone signed in reads them, teachers+ create them, the owner or a superuser
 changes or deletes them. Renaming or deleting a label re-indexes its topics (label_name and the
 exam rule live in the search index too); deleting a label deletes its topics."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,17 +9,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from studyhub.core import errors
 from studyhub.clients.queue import enqueue
-from studyhub.domain.work.task_names import INDEX_LABEL
+from studyhub.core import errors
+from studyhub.core.times import isoformat
 from studyhub.domain.access import require_owner_or_superuser, require_teacher
+from studyhub.domain.work.task_names import INDEX_LABEL
 from studyhub.models.base import utcnow
 from studyhub.models.users import User
 from studyhub.models.work import Label, Topic
-from studyhub.core.times import isoformat
 
 from .schemas import LabelIn
-
 
 
 def serialize(label: Label) -> dict[str, Any]:

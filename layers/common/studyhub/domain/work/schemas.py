@@ -1,4 +1,5 @@
 """Request bodies of the work group (pydantic): what may be sent, and its limits."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,7 +7,6 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from studyhub.domain.schema import Body, Id, no_bool
-
 
 # TEXT columns hold 65,535 bytes on MySQL: 16,000 characters of 4-byte utf8mb4 always fit.
 LONG_TEXT = 16000

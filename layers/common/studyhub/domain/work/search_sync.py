@@ -1,4 +1,5 @@
 """Keeping the index in step with the database: index jobs' bodies and the rebuild."""
+
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ log = logging.getLogger("studyhub.search")
 
 # --- keeping the index in step with the database ----------------------------------------------
 
+
 def _indexable_select():
     from sqlalchemy import select
 
@@ -27,8 +29,16 @@ def _indexable_select():
 
 
 def _doc(row) -> TopicDoc:
-    return TopicDoc(id=row[0], subject=row[1], type=row[2], label_id=row[3], label_name=row[4], is_exam=is_exam_label(row[4]),
-                    user_id=row[5], update_time=row[6])
+    return TopicDoc(
+        id=row[0],
+        subject=row[1],
+        type=row[2],
+        label_id=row[3],
+        label_name=row[4],
+        is_exam=is_exam_label(row[4]),
+        user_id=row[5],
+        update_time=row[6],
+    )
 
 
 def load_docs(session, topic_ids: Sequence[int]) -> tuple[list[TopicDoc], list[int]]:
@@ -69,7 +79,7 @@ def sync_label(label_id: int, *, batch_size: int = 500) -> int:
     """A label renamed or deleted: its topics' ``label_name``, exam rule or presence changed."""
     ids = label_topic_ids(label_id)
     for start in range(0, len(ids), batch_size):
-        sync_topics(ids[start:start + batch_size])
+        sync_topics(ids[start : start + batch_size])
     return len(ids)
 
 
@@ -83,9 +93,9 @@ def _changed_since(since: datetime) -> list[int]:
     with session_scope() as session:
         # a label created after ``since`` has only topics written after it: the first rule has them
         labels = select(Label.id).where(Label.update_time >= since, Label.create_time < since)
-        return list(session.scalars(
-            select(Topic.id).where(or_(Topic.update_time >= since, Topic.label_id.in_(labels)))
-        ))
+        return list(
+            session.scalars(select(Topic.id).where(or_(Topic.update_time >= since, Topic.label_id.in_(labels))))
+        )
 
 
 REBUILD_LOCK_KEY = "search:rebuild:lock"
@@ -97,8 +107,12 @@ class RebuildRunning(Exception):
     """Another rebuild holds the lock."""
 
 
-def rebuild(*, batch_size: int = 1000, progress: Callable[[int], None] | None = None,
-            total_hint: Callable[[int], None] | None = None) -> int:
+def rebuild(
+    *,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] | None = None,
+    total_hint: Callable[[int], None] | None = None,
+) -> int:
     """Rebuild the index from the database into a new generation, then swap it in.
 
     Writes that happen meanwhile go to the live index through their jobs; before and after the
@@ -140,8 +154,7 @@ def rebuild(*, batch_size: int = 1000, progress: Callable[[int], None] | None = 
                 if progress:
                     progress(len(docs))
             since = started - CATCH_UP_MARGIN
-            _catch_up(since, lambda docs: backend.load(generation, docs),
-                      lambda ids: backend.remove(generation, ids))
+            _catch_up(since, lambda docs: backend.load(generation, docs), lambda ids: backend.remove(generation, ids))
             backend.finish_rebuild(generation)
         except BaseException:
             try:
@@ -157,13 +170,18 @@ def rebuild(*, batch_size: int = 1000, progress: Callable[[int], None] | None = 
         cache.delete(REBUILD_LOCK_KEY)
 
 
-def _catch_up(since: datetime, upsert: Callable[[list[TopicDoc]], None],
-              delete: Callable[[list[int]], None], *, batch_size: int = 500) -> None:
+def _catch_up(
+    since: datetime,
+    upsert: Callable[[list[TopicDoc]], None],
+    delete: Callable[[list[int]], None],
+    *,
+    batch_size: int = 500,
+) -> None:
     from studyhub.core.db import session_scope
 
     ids = _changed_since(since)
     for start in range(0, len(ids), batch_size):
         with session_scope() as session:
-            docs, gone = load_docs(session, ids[start:start + batch_size])
+            docs, gone = load_docs(session, ids[start : start + batch_size])
         upsert(docs)
         delete(gone)

@@ -1,6 +1,7 @@
 """Topics: the question bank. Everyone signed in reads them, teachers+ write them, the owner or a
 superuser changes or deletes them. What a student may see is
 ``visibility``'s rule. Every write queues an index job after its commit."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,22 +9,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from studyhub.core import errors
 from studyhub.clients.queue import enqueue
-from studyhub.domain.work.task_names import INDEX_TOPIC
+from studyhub.clients.search import get_search
+from studyhub.core import errors
+from studyhub.core.times import isoformat
 from studyhub.domain.access import require_owner_or_superuser, require_teacher
+from studyhub.domain.work.task_names import INDEX_TOPIC
+from studyhub.domain.work.visibility import sees_answers, sees_exam_topics, visible_topics
 from studyhub.models.users import User
 from studyhub.models.work import Label, Topic
-from studyhub.domain.work.visibility import sees_answers, sees_exam_topics, visible_topics
-from studyhub.clients.search import get_search
-from studyhub.core.times import isoformat
 
 from .schemas import TopicIn, TopicPatch
 
 
-
-def serialize(topic: Topic, label_name: str | None, *, with_answer: bool,
-              subject: str | None = None) -> dict[str, Any]:
+def serialize(topic: Topic, label_name: str | None, *, with_answer: bool, subject: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": topic.id,
         "subject": topic.subject if subject is None else subject,
@@ -84,8 +83,15 @@ def _live_label(session: Session, label_id: int) -> Label:
 def create(session: Session, caller: User, body: TopicIn) -> dict[str, Any]:
     require_teacher(caller)
     _live_label(session, body.label)
-    topic = Topic(subject=body.subject, type=body.type, score=body.score, description=body.description,
-                  answer=body.answer, label_id=body.label, user_id=caller.id)
+    topic = Topic(
+        subject=body.subject,
+        type=body.type,
+        score=body.score,
+        description=body.description,
+        answer=body.answer,
+        label_id=body.label,
+        user_id=caller.id,
+    )
     session.add(topic)
     session.flush()
     enqueue(session, INDEX_TOPIC, topic.id)
@@ -137,6 +143,7 @@ def search(session: Session, caller: User, text: str, *, offset: int, limit: int
     with_answer = sees_answers(caller)
     results = [
         serialize(rows[hit.id], names.get(rows[hit.id].label_id), with_answer=with_answer, subject=hit.subject_html)
-        for hit in page.hits if hit.id in rows
+        for hit in page.hits
+        if hit.id in rows
     ]
     return page.total, results

@@ -4,6 +4,7 @@ Students (anyone who isn't teacher+) never see ``answer`` and never see a topic 
 label — a label whose name contains 考试 — in lists, detail (404) and search alike. The database
 query, the search index's ``is_exam`` flag and the search filter all come from here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,7 +33,9 @@ def sees_exam_topics(user: User) -> bool:
 def visible_topics(caller: User) -> Any:
     """The topics ``caller`` may see: live topics under live labels, minus exam ones for students."""
     stmt = (
-        select(Topic).join(Label, Label.id == Topic.label_id).where(Topic.is_delete.is_(False), Label.is_delete.is_(False))
+        select(Topic)
+        .join(Label, Label.id == Topic.label_id)
+        .where(Topic.is_delete.is_(False), Label.is_delete.is_(False))
     )
     if not sees_exam_topics(caller):
         stmt = stmt.where(~Label.name.contains(EXAM_MARK, autoescape=True))
