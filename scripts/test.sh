@@ -28,7 +28,7 @@ if [ -n "$galera_missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nu
     || echo "warning: could not install$galera_missing; the Galera test will say why it skips"
 fi
 
-# The compose file test (tests/test_infra_compose.py) runs Debian's docker-compose 1.29, which
+# The compose file test (tests/e2e/test_infra_compose.py) runs Debian's docker-compose 1.29, which
 # validates infra/compose.yaml without a Docker daemon.
 if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   log "installing docker-compose (Debian package) for the compose file test"

@@ -14,7 +14,7 @@ then edits ``<out>/<name>/sam.json``:
   is not enough and the captcha would arrive as base64 text. With ``*/*`` every base64 response
   is decoded; JSON responses are not base64 (Chalice encodes only binary content types), so they
   pass as text. Request bodies then all reach the function base64-encoded, which Chalice's
-  ``raw_body`` decodes (``tests/test_aws_package.py`` runs both through the apps).
+  ``raw_body`` decodes (``tests/e2e/test_aws_package.py`` runs both through the apps).
 - **gateway responses**: what API Gateway answers itself is the contract's JSON: an unknown path
   (API Gateway's ``MISSING_AUTHENTICATION_TOKEN`` 403) is ``404 not_found``, a body over the
   limit ``413 payload_too_large``, other 4xx keep their status with JSON, and 5xx (the function

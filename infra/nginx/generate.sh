@@ -2,7 +2,7 @@
 # Regenerates infra/nginx/studyhub.conf, the config of the compose Nginx: one upstream per
 # function of routes.yaml at <function>:8000 (the compose service of the same name), listening
 # on 80, media proxied to a function (storage is MinIO or FastDFS, not local files).
-# Run it after changing routes.yaml; tests/test_infra_compose.py checks the committed file is current.
+# Run it after changing routes.yaml; tests/e2e/test_infra_compose.py checks the committed file is current.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python="${PYTHON:-python3}"

@@ -208,7 +208,7 @@ def run_in_transaction(work: Callable[[Session], T], *, attempts: int | None = N
     ``attempts`` defaults to ``DB_RETRY_ATTEMPTS`` (5; a Galera cluster taking writes on every node
     needs 10). Backoff doubles from 10 ms up to 250 ms, with jitter: on Galera every loser of a
     certification conflict on a hot row would otherwise come back at the same moment and conflict
-    again (tests/test_galera_cluster.py measures it).
+    again (tests/e2e/test_galera_cluster.py measures it).
     """
     attempts = attempts or get_settings().db_retry_attempts
     for attempt in range(1, attempts + 1):

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from conftest import BASE_ENV_KEYS, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_beat_schedule_is_built_from_routes_yaml(platform):

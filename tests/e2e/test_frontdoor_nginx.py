@@ -27,7 +27,7 @@ from conftest import BASE_ENV_KEYS, free_port, port_open
 
 pytestmark = pytest.mark.nginx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "nginx-edge-Passw0rd"
 BROWSER_IMG_ACCEPT = "image/avif,image/webp,*/*"  # what Firefox sends for <img src>
 

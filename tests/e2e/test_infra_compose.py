@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import missing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 COMPOSE = INFRA / "compose.yaml"
 ENV_EXAMPLE = INFRA / ".env.example"

@@ -24,7 +24,7 @@ import pytest
 from conftest import captcha_answer, reset_clients
 from shopping_fixtures import backdate_order, buy, commodity_state, make_commodity, order_row
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAYER_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:studyhub-common:7"
 BROWSER_IMG_ACCEPT = "image/avif,image/webp,*/*"  # Firefox's Accept for <img src>
 REGION = "us-east-1"

@@ -32,7 +32,7 @@ from conftest import BASE_ENV_KEYS, DEFAULT_PASSWORD, RUN_ID, password_hash, por
 
 pytestmark = [pytest.mark.galera, pytest.mark.timeout(300)]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "infra" / "galera" / "cluster.sh"
 RESULTS = ROOT / "bench" / "results" / "galera.json"
 LB_PORT = 3310
