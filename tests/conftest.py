@@ -15,8 +15,15 @@ import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+
+# The groups' fixtures live in plain modules beside this file, registered here as plugins so
+# every test sees them by name; test modules import only their helper functions.
+pytest_plugins = ["work_fixtures", "shopping_fixtures", "community_fixtures"]
+# The search behaviour tests are imported by the module of each backend: rewrite their asserts too.
+pytest.register_assert_rewrite("work_search_behaviour")
 
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -41,11 +48,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def missing(message: str):
-    """Something the tests need is absent: a skip on a developer machine, a failure under CI."""
+# Every skip goes through missing(); nothing else calls pytest.skip or skipif. Two kinds of absence:
+# - installable (MariaDB, Redis, Nginx, Galera, docker-compose: scripts/test.sh installs or starts them):
+#   a skip with the reason on a developer machine, a failure under CI=true, since CI can have them.
+# - not installable here (an Elasticsearch cluster, a FastDFS server: no package, no Docker engine):
+#   failing would make CI unpassable, so it stays a skip, but never a silent one: the reason starts
+#   with NOT_RUN and every run, CI's included, ends with a "NOT RUN" section naming each such test and
+#   why (pytest_terminal_summary below), whatever -r option was given.
+NOT_RUN = "NOT RUN"
+
+
+def missing(message: str, *, installable: bool = True) -> NoReturn:
+    """Something the tests need is absent: see the rule above."""
+    if not installable:
+        pytest.skip(f"{NOT_RUN}: {message}")
     if IN_CI:
         pytest.fail(f"{message}; under CI=true this is a failure, not a skip", pytrace=False)
     pytest.skip(message)
+
+
+def not_run_tests(stats: dict[str, list]) -> list[tuple[str, str]]:
+    """``(test id, reason)`` of the tests skipped by ``missing(..., installable=False)``."""
+    found = []
+    for test in stats.get("skipped", []):
+        if isinstance(test.longrepr, tuple):  # (path, line, "Skipped: <reason>")
+            reason = str(test.longrepr[2]).removeprefix("Skipped: ")
+            if reason.startswith(NOT_RUN):
+                found.append((test.nodeid, reason))
+    return found
 
 
 def require_service(name: str, host: str, port: int) -> None:
@@ -102,6 +132,8 @@ BASE_ENV_KEYS = (
     "STUDYHUB_VAR_DIR",
     "CACHE_KEY_PREFIX",
     "LOG_FILE",
+    "RATE_LIMIT_CAPTCHA",
+    "RATE_LIMIT_LOGIN",
 )
 
 
@@ -114,6 +146,9 @@ def stack(request, tmp_path_factory):
         "JWT_SECRET": "test-secret-of-at-least-64-bytes-for-hs512-" + RUN_ID * 4,
         "CACHE_KEY_PREFIX": f"test:{RUN_ID}:",
         "LOG_FILE": str(var_dir / "logs" / "studyhub.log"),
+        # Tests log in many times from one address; the rate-limit tests set strict limits themselves.
+        "RATE_LIMIT_CAPTCHA": "100000/minute",
+        "RATE_LIMIT_LOGIN": "100000/minute",
     }
     database = None
     if request.param == "mysql":
@@ -259,6 +294,16 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("measured")
         for line in SUMMARY_LINES:
             terminalreporter.write_line(line)
+    not_run = not_run_tests(terminalreporter.stats)
+    if not_run:
+        terminalreporter.section(f"{NOT_RUN}: {len(not_run)} tests need a server that cannot be installed here")
+        by_reason: dict[str, list[str]] = {}
+        for nodeid, reason in not_run:
+            by_reason.setdefault(reason, []).append(nodeid)
+        for reason, nodeids in by_reason.items():
+            terminalreporter.write_line(f"{reason} ({len(nodeids)} tests):", yellow=True, bold=True)
+            for nodeid in nodeids:
+                terminalreporter.write_line(f"    {nodeid}")
 
 
 # --- factories -------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ from shopping_fixtures import (
     alipay_sign,
     notification,
     post_notify,
-    rsa_keys,  # noqa: F401 - fixture
 )
 from test_frontdoor_nginx import BROWSER_IMG_ACCEPT, _die_with_parent, _stop, _tail
 
@@ -107,7 +106,7 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module", params=["embedded", "mysql"])
-def cluster(request, nginx_bin, rsa_keys, tmp_path_factory):  # noqa: F811 - rsa_keys is a fixture
+def cluster(request, nginx_bin, rsa_keys, tmp_path_factory):
     stack = request.param
     base = tmp_path_factory.mktemp(f"cluster-{stack}")
     var_dir = base / "var"
@@ -219,7 +218,7 @@ def _access_lines(cluster: Cluster, expected: int, timeout: float = 3.0) -> list
 # --- the tests (in this order per stack: the last one stops the cluster) -------------------------
 
 
-def test_login_order_and_alipay_webhook_through_nginx_on_several_processes(cluster, rsa_keys):  # noqa: F811
+def test_login_order_and_alipay_webhook_through_nginx_on_several_processes(cluster, rsa_keys):
     created = cluster.cli("createsuperuser", "--username", "boss", "--password", PASSWORD)
     assert created.returncode == 0, created.stderr
 

@@ -9,8 +9,8 @@ at commit Galera certifies them and the loser gets MySQL error 1213 ("Deadlock f
 a 5xx, and the numbers (orders, refusals, retries, each node's commits and conflicts) are
 recorded in ``bench/results/galera.json``.
 
-Skipped with the reason when MariaDB, galera-4, rsync or Nginx's stream module are missing
-(``scripts/test.sh`` installs them as root on Debian).
+Skipped with the reason (a failure under CI=true) when MariaDB, galera-4, rsync or Nginx's stream
+module are missing (``scripts/test.sh`` installs them as root on Debian).
 """
 
 from __future__ import annotations
@@ -28,7 +28,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import BASE_ENV_KEYS, DEFAULT_PASSWORD, RUN_ID, password_hash, port_open, reset_clients, token_for
+from conftest import (
+    BASE_ENV_KEYS,
+    DEFAULT_PASSWORD,
+    RUN_ID,
+    missing,
+    password_hash,
+    port_open,
+    reset_clients,
+    token_for,
+)
 
 pytestmark = [pytest.mark.galera, pytest.mark.timeout(300)]
 
@@ -76,11 +85,11 @@ def tail(path: Path, lines: int = 25) -> str:
 @pytest.fixture(scope="module")
 def galera_cluster():
     """The cluster from the script: started once for this module, stopped (data removed) after."""
-    missing = missing_packages()
-    if missing:
-        pytest.skip(
-            f"no Galera cluster here: missing Debian packages {' '.join(missing)} "
-            f"(apt-get install {' '.join(missing)}; scripts/test.sh installs them as root)"
+    absent = missing_packages()
+    if absent:
+        missing(
+            f"no Galera cluster here: missing Debian packages {' '.join(absent)} "
+            f"(apt-get install {' '.join(absent)}; scripts/test.sh installs them as root)"
         )
     taken = [port for port in (LB_PORT, *NODE_PORTS) if port_open("127.0.0.1", port, timeout=0.2)]
     if taken:
@@ -176,7 +185,7 @@ def make_buyers(count: int) -> list[tuple[str, int, int]]:
         ]
         session.add_all(addresses)
         session.flush()
-        return [(token_for(u), u.id, a.id) for u, a in zip(users, addresses)]
+        return [(token_for(u), u.id, a.id) for u, a in zip(users, addresses, strict=True)]
 
 
 def make_commodity(stock: int) -> int:
@@ -251,7 +260,7 @@ def place_orders_at_once(front_door, buyers, cart_ids) -> list:
 
     threads = [
         threading.Thread(target=run, args=(i, token, address_id, cart_id))
-        for i, ((token, _, address_id), cart_id) in enumerate(zip(buyers, cart_ids))
+        for i, ((token, _, address_id), cart_id) in enumerate(zip(buyers, cart_ids, strict=True))
     ]
     for thread in threads:
         thread.start()

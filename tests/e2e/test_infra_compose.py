@@ -274,7 +274,7 @@ def test_committed_nginx_config_is_what_the_generator_prints_today(tmp_path):
 def test_committed_nginx_config_is_accepted_by_nginx(tmp_path):
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if nginx is None:
-        pytest.skip("nginx is not installed")
+        missing("nginx is not installed (Debian: apt-get install nginx-light; scripts/test.sh does it)")
     conf = (INFRA / "nginx" / "studyhub.conf").read_text()
     for name in functions():  # compose's service names resolve only inside compose's network
         conf = conf.replace(f"server {name}:8000 ", "server 127.0.0.1:8000 ")

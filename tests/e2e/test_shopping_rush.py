@@ -39,7 +39,7 @@ def make_buyers(count: int) -> list[tuple[str, int]]:
         ]
         session.add_all(addresses)
         session.flush()
-        return [(token_for(u), a.id) for u, a in zip(users, addresses)]
+        return [(token_for(u), a.id) for u, a in zip(users, addresses, strict=True)]
 
 
 def fill_carts(buyers, lines_per_buyer) -> list[list[int]]:
@@ -50,7 +50,7 @@ def fill_carts(buyers, lines_per_buyer) -> list[list[int]]:
 
     with session_scope() as session:
         rows = []
-        for (token, _), lines in zip(buyers, lines_per_buyer):
+        for (token, _), lines in zip(buyers, lines_per_buyer, strict=True):
             user_id = int(decode_token(token)["sub"])
             for commodity_id, number in lines:
                 rows.append(ShoppingCart(user_id=user_id, commodity_id=commodity_id, number=number))
@@ -81,7 +81,7 @@ def rush(buyers, carts):
             "/api/shopping/orders", json={"cart": cart, "address": address, "pay_method": 1}, headers=bearer(token)
         )
 
-    results = concurrently([order(token, address, cart) for (token, address), cart in zip(buyers, carts)])
+    results = concurrently([order(token, address, cart) for (token, address), cart in zip(buyers, carts, strict=True)])
     errors = [r for r in results if isinstance(r, BaseException)]
     assert not errors, errors[:3]
     return Counter((r.status_code, r.json().get("code") if r.status_code != 201 else None) for r in results)

@@ -6,14 +6,14 @@ import time
 import uuid
 
 import pytest
-from conftest import DEFAULT_PASSWORD, free_port, port_open, reset_clients
+from conftest import DEFAULT_PASSWORD, free_port, missing, port_open, reset_clients
 
 
 @pytest.fixture
 def private_redis(platform, monkeypatch):
     """A Redis server of our own, so the test can really stop it."""
     if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed")
+        missing("redis-server is not installed (Debian: apt-get install redis-server)")
     port = free_port()
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

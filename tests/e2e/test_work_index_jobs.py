@@ -10,15 +10,7 @@ import sys
 import time
 from datetime import timedelta
 
-from work_fixtures import (  # noqa: F401 - fixtures
-    break_index,
-    make_label,
-    make_topic,
-    restore_index,
-    search,
-    search_backend,
-    search_index,
-)
+from work_fixtures import break_index, restore_index, search
 
 VISIBLE_WITHIN = 5.0
 

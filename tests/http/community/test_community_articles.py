@@ -6,7 +6,6 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from community_fixtures import make_article, make_comment  # noqa: F401 - fixtures
 
 ARTICLE_KEYS = {"id", "title", "content", "user", "user_name", "page_view", "create_time", "update_time"}
 

@@ -4,7 +4,6 @@ comment, ``parent_comment`` of another article 400, unknown article 400, soft de
 statement count that does not grow with the number of comments — on both stacks."""
 
 import pytest
-from community_fixtures import make_article, make_comment  # noqa: F401 - fixtures
 
 COMMENT_KEYS = {
     "id",
@@ -327,7 +326,7 @@ def test_listing_comments_runs_the_same_number_of_statements_for_2_or_20_threads
     counts = {}
     for threads in (2, 20):
         article = make_article(teacher)
-        for i in range(threads):
+        for _ in range(threads):
             author, replier, answerer = (make_user("student") for _ in range(3))
             top = make_comment(author, article)
             reply = make_comment(replier, article, top)

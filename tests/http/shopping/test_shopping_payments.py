@@ -6,10 +6,9 @@ import json
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from shopping_fixtures import (  # noqa: F401 - fixtures
+from shopping_fixtures import (
     APP_ID,
     FORM,
-    alipay,
     alipay_sign,
     backdate_order,
     buy,
@@ -21,7 +20,6 @@ from shopping_fixtures import (  # noqa: F401 - fixtures
     notification,
     order_row,
     post_notify,
-    rsa_keys,
 )
 
 
@@ -284,7 +282,7 @@ def test_cleanup_racing_a_payment_ends_consistent(client, student, alipay):
 
         results = concurrently(
             [
-                lambda http: http.post("/api/shopping/payments/notify", content=body.encode(), headers=FORM),
+                lambda http, body=body: http.post("/api/shopping/payments/notify", content=body.encode(), headers=FORM),
                 lambda http: cancel_expired_orders(),
             ]
         )

@@ -2,7 +2,6 @@
 superuser changes or deletes them; deleting a label takes its topics with it. Both stacks."""
 
 import pytest
-from work_fixtures import make_label, make_topic  # noqa: F401 - fixtures
 
 LABEL_KEYS = {"id", "name", "user", "create_time", "update_time"}
 

@@ -3,21 +3,8 @@ the shared behaviour tests, plus what only this backend has (its file, its failu
 highlighter)."""
 
 import pytest
-
-pytest.register_assert_rewrite("work_search_behaviour")
-
-from work_fixtures import (  # noqa: F401 - fixtures
-    break_index,
-    index,
-    make_label,
-    make_topic,
-    restore_index,
-    search,
-    search_backend,
-    search_index,
-    strip_marks,
-)
-from work_search_behaviour import *  # noqa: E402,F401,F403 - the shared behaviour tests, run on this backend
+from work_fixtures import break_index, restore_index, search
+from work_search_behaviour import *  # noqa: F403 - the shared behaviour tests, run on this backend
 
 
 def test_the_embedded_backend_is_the_default(search_index):

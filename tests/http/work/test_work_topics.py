@@ -5,7 +5,6 @@ Both stacks."""
 from datetime import timedelta
 
 import pytest
-from work_fixtures import make_label, make_topic  # noqa: F401 - fixtures
 
 TOPIC_KEYS = {
     "id",
