@@ -47,13 +47,3 @@ class StudyHubApp(Chalice):
     @lambda_context.setter
     def lambda_context(self, value: Any) -> None:
         self._local.context = value
-
-
-def create_app(group: str) -> tuple[StudyHubApp, Any]:
-    """The group's app and the binder its routes register through."""
-    from studyhub.core.logs import setup_logging
-    from studyhub.http.binder import Api
-
-    setup_logging()
-    app = StudyHubApp(app_name=f"studyhub-{group}")
-    return app, Api(app, group)

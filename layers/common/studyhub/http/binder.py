@@ -179,6 +179,15 @@ class Api:
             return json_response(body, 200 if ok else 503)
 
 
+def create_app(group: str) -> tuple[StudyHubApp, Api]:
+    """The group's app and the binder its routes register through."""
+    from studyhub.core.logs import setup_logging
+
+    setup_logging()
+    app = StudyHubApp(app_name=f"studyhub-{group}")
+    return app, Api(app, group)
+
+
 def _check_database() -> None:
     from sqlalchemy import text
 

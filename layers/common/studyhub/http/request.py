@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -17,17 +16,11 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlalchemy.orm import Session
 
+    from studyhub.http.uploads import UploadedFile
     from studyhub.models.users import User
 
 M = TypeVar("M", bound="BaseModel")
 PUBLIC_PREFIX = "/api"
-
-
-@dataclass
-class UploadedFile:
-    filename: str | None
-    content_type: str | None
-    data: bytes
 
 
 def _no_session() -> Session:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from studyhub.core import errors
 
-if TYPE_CHECKING:
-    from studyhub.http.request import UploadedFile
+
+@dataclass
+class UploadedFile:
+    filename: str | None
+    content_type: str | None
+    data: bytes
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, UploadedFile]]:
     import python_multipart
     from python_multipart.exceptions import FormParserError
-
-    from studyhub.http.request import UploadedFile
 
     fields: dict[str, str] = {}
     files: dict[str, UploadedFile] = {}
