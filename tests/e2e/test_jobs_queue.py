@@ -56,7 +56,7 @@ def test_broker_follows_the_stack(platform):
 
 
 def test_a_job_is_queued_only_when_the_transaction_commits(platform):
-    from test_school_students import queued_messages
+    from mail_fixtures import queued_messages
 
     from studyhub.clients import queue as jobs
     from studyhub.core.db import session_scope
@@ -214,7 +214,7 @@ def _outbox_attempts(var: Path) -> list[int]:
 def test_a_job_queued_while_no_worker_runs_is_done_after_serve_restarts(serve):
     """The embedded queue survives a restart; and serve's own (prefork) worker retries through it
     while SMTP is down, then delivers once when SMTP is back."""
-    from test_school_students import SmtpServer
+    from mail_fixtures import SmtpServer
 
     var = serve.directory / "var"
     serve.start("--no-jobs")  # functions only: the job waits in var/queue.sqlite3

@@ -8,7 +8,7 @@ import ssl
 
 import pytest
 from conftest import free_port
-from test_school_students import SmtpServer
+from mail_fixtures import SmtpServer
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import Unavailable
+from studyhub.core.lazy import Lazy
 
 log = logging.getLogger("studyhub.payments")
 
 SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
 PAID_TRADE_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
-
-_lock = threading.Lock()
-_client = None
 
 
 def _key_material(text: str) -> str | bytes:
@@ -34,36 +31,30 @@ def _key_material(text: str) -> str | bytes:
     return base64.b64decode("".join(text.split()))
 
 
-def get_alipay():
-    """The configured ``AliPay`` client; ``Unavailable("payment")`` when Alipay isn't set up."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                settings = get_settings()
-                if not (settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key):
-                    raise Unavailable("payment", "支付服务未配置（payment），请稍后再试")
-                from alipay import AliPay
+def _build_client() -> Any:  # alipay.AliPay (python-alipay-sdk is untyped)
+    settings = get_settings()
+    if not (settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key):
+        raise Unavailable("payment", "支付服务未配置（payment），请稍后再试")
+    from alipay import AliPay
 
-                try:
-                    _client = AliPay(
-                        appid=settings.alipay_app_id,
-                        app_notify_url=settings.alipay_notify_url,
-                        app_private_key_string=_key_material(settings.alipay_app_private_key),
-                        alipay_public_key_string=_key_material(settings.alipay_public_key),
-                        sign_type="RSA2",
-                        debug=settings.alipay_sandbox,
-                    )
-                except Exception as error:  # noqa: BLE001 - a malformed key is a configuration fault
-                    log.error("Alipay keys could not be loaded: %s", type(error).__name__)
-                    raise Unavailable("payment", "支付服务配置有误（payment），请稍后再试") from None
-    return _client
+    try:
+        return AliPay(
+            appid=settings.alipay_app_id,
+            app_notify_url=settings.alipay_notify_url,
+            app_private_key_string=_key_material(settings.alipay_app_private_key),
+            alipay_public_key_string=_key_material(settings.alipay_public_key),
+            sign_type="RSA2",
+            debug=settings.alipay_sandbox,
+        )
+    except Exception as error:  # noqa: BLE001 - a malformed key is a configuration fault
+        log.error("Alipay keys could not be loaded: %s", type(error).__name__)
+        raise Unavailable("payment", "支付服务配置有误（payment），请稍后再试") from None
 
 
-def reset() -> None:
-    global _client
-    with _lock:
-        _client = None
+_client: Lazy[Any] = Lazy(_build_client)
+#: The configured ``AliPay`` client; ``Unavailable("payment")`` when Alipay isn't set up.
+get_alipay = _client.get
+reset = _client.reset
 
 
 def app_id() -> str:

@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from studyhub.core.config import get_settings
+from studyhub.core.lazy import Lazy
 
 SMTP_TIMEOUT_SECONDS = 20
 
@@ -143,21 +145,20 @@ def write_eml(message: EmailMessage, directory: Path) -> Path:
 
 # --- secrets at rest until the job sends them ------------------------------------------------
 
-_fernet = None
+
+def _build_box() -> Any:  # cryptography.fernet.Fernet, imported on first use
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"studyhub credentials mail v1").derive(
+        get_settings().jwt_secret.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
-def _box():
-    global _fernet
-    if _fernet is None:
-        from cryptography.fernet import Fernet
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"studyhub credentials mail v1").derive(
-            get_settings().jwt_secret.encode()
-        )
-        _fernet = Fernet(base64.urlsafe_b64encode(key))
-    return _fernet
+_fernet: Lazy[Any] = Lazy(_build_box)
+_box = _fernet.get
 
 
 def seal(secret: str) -> str:
@@ -174,6 +175,4 @@ def unseal(token: str) -> str:
         raise ValueError("sealed secret can't be opened with the current JWT_SECRET") from None
 
 
-def reset() -> None:
-    global _fernet
-    _fernet = None
+reset = _fernet.reset

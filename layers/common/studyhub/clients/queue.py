@@ -8,8 +8,9 @@ app is built lazily once per process; a function that only queues jobs never imp
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
+
+from studyhub.core.lazy import Lazy
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
     from studyhub.core.config import Settings
 
 EMBEDDED_TRANSPORT = "studyhub.clients.embedded_queue:Transport"
-
-_lock = threading.Lock()
-_app: Celery | None = None
 
 
 def enqueue(session: Session, task_name: str, *args: Any, **options: Any) -> None:
@@ -53,9 +51,10 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "broker_connection_retry_on_startup": True,
-        "broker_connection_timeout": 2,
+        "broker_connection_timeout": min(2, settings.backend_timeout_seconds),
         # A request queues after its commit; with the broker down it must not hang: ~1 s, then
         # the after-commit hook logs the failure (jobs with an outbox are re-queued by a sweep).
+        # A hung broker: three tries of a third of BACKEND_TIMEOUT_SECONDS each (socket timeouts below).
         "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5},
         "timezone": settings.time_zone,
         "enable_utc": True,
@@ -68,43 +67,41 @@ def build_config(settings: Settings) -> dict[str, Any]:
                 "global_keyprefix": settings.cache_key_prefix,
                 # Longer than the longest retry countdown (10 min): a held ETA job is not redelivered.
                 "visibility_timeout": 3600,
+                "socket_timeout": settings.backend_timeout_seconds / 3,
+                "socket_connect_timeout": settings.backend_timeout_seconds / 3,
             }
     else:
         from studyhub.clients.embedded_queue import queue_url
 
         conf["broker_url"] = queue_url(settings.var_dir)
         conf["broker_transport"] = EMBEDDED_TRANSPORT
-        conf["broker_transport_options"] = {"connect_args": {"timeout": 30}}
+        conf["broker_transport_options"] = {"connect_args": {"timeout": settings.backend_timeout_seconds}}
         # No fanout on a SQL table: no remote control, gossip or mingle.
         conf["worker_enable_remote_control"] = False
     return conf
 
 
-def get_celery() -> Celery:
-    global _app
-    if _app is None:
-        with _lock:
-            if _app is None:
-                from celery import Celery
+def _build_app() -> Celery:
+    from celery import Celery
 
-                from studyhub.core.config import get_settings
+    from studyhub.core.config import get_settings
 
-                app = Celery("studyhub")
-                app.conf.update(build_config(get_settings()))
-                _app = app
-    return _app
+    app = Celery("studyhub")
+    app.conf.update(build_config(get_settings()))
+    return app
 
 
-def reset() -> None:
-    """Forget the app and its broker connections (tests switch stacks and prefixes)."""
-    global _app
-    with _lock:
-        app, _app = _app, None
-    if app is not None:
-        try:
-            app.close()
-        except Exception:  # noqa: BLE001 - closing a pool to a broker that is gone
-            pass
+def _close(app: Celery) -> None:
+    try:
+        app.close()
+    except Exception:  # noqa: BLE001 - closing a pool to a broker that is gone
+        pass
+
+
+_app: Lazy[Celery] = Lazy(_build_app, close=_close)
+get_celery = _app.get
+#: Forget the app and its broker connections (tests switch stacks and prefixes).
+reset = _app.reset
 
 
 def purge() -> int:

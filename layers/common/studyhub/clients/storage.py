@@ -7,15 +7,21 @@ reject boto3's default checksum headers, so both are set for custom endpoints.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import NotFound, Unavailable
+from studyhub.core.lazy import Lazy
+
+T = TypeVar("T")
 
 
 class Storage(Protocol):
@@ -30,6 +36,18 @@ def new_key(prefix: str, extension: str) -> str:
     return f"{prefix.strip('/')}/{uuid.uuid4().hex}.{extension}"
 
 
+KEY_MAX = 500  # the longest URL column a key is stored in
+_BAD_KEY = re.compile("[\x00-\x1f\x7f\\\\\ud800-\udfff]|(^|/)\\.\\.(/|$)")
+
+
+def check_key(key: str) -> str:
+    """A key as this platform writes them, else ``404``: no control character or NUL (no file
+    system or object store takes it), no lone surrogate, no ``..`` step, not absurdly long."""
+    if not key or len(key) > KEY_MAX or _BAD_KEY.search(key):
+        raise NotFound()
+    return key
+
+
 def _media_url(key: str) -> str:
     base = get_settings().media_url
     return base.rstrip("/") + "/" + key
@@ -40,7 +58,7 @@ class FileStorage:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        path = (self.root / check_key(key)).resolve()
         if self.root.resolve() not in path.parents:
             raise NotFound()  # no ../ escapes
         return path
@@ -60,8 +78,12 @@ class FileStorage:
     def open(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise NotFound() from None
+        except OSError as error:
+            if error.errno == errno.ENAMETOOLONG:
+                raise NotFound() from None
+            raise Unavailable("storage") from error
 
     def delete(self, key: str) -> None:
         try:
@@ -89,11 +111,11 @@ class S3Storage:
         self.region = query.get("region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
         self._access_key = query.get("access_key")
         self._secret_key = query.get("secret_key")
-        self._client = None
+        self._client: Any = None  # a boto3 S3 client (boto3 is untyped)
         self._lock = threading.Lock()
 
     @property
-    def client(self):
+    def client(self) -> Any:
         if self._client is None:
             with self._lock:
                 if self._client is None:
@@ -101,9 +123,10 @@ class S3Storage:
                     from botocore.config import Config
 
                     config = Config(
-                        connect_timeout=2,
-                        read_timeout=10,
-                        retries={"max_attempts": 2, "mode": "standard"},
+                        # BACKEND_TIMEOUT_SECONDS per wait, one attempt: a stalled store is a 503 in time
+                        connect_timeout=get_settings().backend_timeout_seconds,
+                        read_timeout=get_settings().backend_timeout_seconds,
+                        retries={"total_max_attempts": 1, "mode": "standard"},
                         s3={"addressing_style": "path" if self.endpoint else "auto"},
                         request_checksum_calculation="when_required",
                         response_checksum_validation="when_required",
@@ -118,7 +141,7 @@ class S3Storage:
                     )
         return self._client
 
-    def _call(self, fn, **kwargs):
+    def _call(self, fn: Callable[..., T], **kwargs: Any) -> T:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -166,19 +189,6 @@ def make_storage(url: str) -> Storage:
     raise ValueError(f"unsupported STORAGE_URL scheme: {scheme}")
 
 
-_lock = threading.Lock()
-_storage: Storage | None = None
-
-
-def get_storage() -> Storage:
-    global _storage
-    if _storage is None:
-        with _lock:
-            if _storage is None:
-                _storage = make_storage(get_settings().storage_url)
-    return _storage
-
-
-def reset() -> None:
-    global _storage
-    _storage = None
+_storage: Lazy[Storage] = Lazy(lambda: make_storage(get_settings().storage_url))
+get_storage = _storage.get
+reset = _storage.reset

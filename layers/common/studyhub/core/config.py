@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+
+from studyhub.core.lazy import Lazy
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -29,6 +31,49 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"setting {name} must be an integer, got {raw!r}") from None
+
+
+RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``count`` requests per ``window_seconds`` (a fixed window) from one client."""
+
+    count: int
+    window_seconds: int
+
+
+def _rate(env: dict[str, str], name: str, default: str) -> RateLimit:
+    """``N/second``, ``N/minute`` or ``N/hour`` with N >= 1."""
+    raw = (env.get(name) or default).strip()
+    count, _, period = raw.partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or period.strip().lower() not in RATE_PERIODS:
+        raise ValueError(f"setting {name} must look like 30/minute (N >= 1 per second, minute or hour), got {raw!r}")
+    return RateLimit(int(count), RATE_PERIODS[period.strip().lower()])
+
+
+def _networks(env: dict[str, str], name: str, default: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks."""
+    raw = env.get(name)
+    raw = default if raw is None else raw
+    try:
+        return tuple(ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"setting {name} must be comma-separated IP addresses or networks, got {raw!r}") from None
+
+
+def _positive_float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"setting {name} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"setting {name} must be positive, got {raw!r}")
+    return value
 
 
 def _read_key(value: str | None) -> str | None:
@@ -72,6 +117,11 @@ class Settings:
     alipay_notify_url: str | None = None
     order_pay_timeout_seconds: int = 1800
     db_retry_attempts: int = 5  # run_in_transaction's tries on deadlock; 10 on Galera (README)
+    backend_timeout_seconds: float = 5.0  # the longest wait on a backing service before 503
+    rate_limit_captcha: RateLimit = RateLimit(30, 60)
+    rate_limit_login: RateLimit = RateLimit(20, 60)
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    image_max_pixels: int = 16_000_000
 
 
 def _jwt_secret(var_dir: Path, env: dict[str, str]) -> str:
@@ -134,23 +184,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         alipay_notify_url=env.get("ALIPAY_NOTIFY_URL") or None,
         order_pay_timeout_seconds=_int(env, "ORDER_PAY_TIMEOUT_SECONDS", 1800),
         db_retry_attempts=max(1, _int(env, "DB_RETRY_ATTEMPTS", 5)),
+        backend_timeout_seconds=_positive_float(env, "BACKEND_TIMEOUT_SECONDS", 5.0),
+        rate_limit_captcha=_rate(env, "RATE_LIMIT_CAPTCHA", "30/minute"),
+        rate_limit_login=_rate(env, "RATE_LIMIT_LOGIN", "20/minute"),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES", "127.0.0.1,::1"),
+        image_max_pixels=max(1, _int(env, "IMAGE_MAX_PIXELS", 16_000_000)),
     )
 
 
-_lock = threading.Lock()
-_settings: Settings | None = None
-
-
-def get_settings() -> Settings:
-    global _settings
-    if _settings is None:
-        with _lock:
-            if _settings is None:
-                _settings = load_settings()
-    return _settings
-
-
-def reset() -> None:
-    """Forget the cached settings (tests change the environment)."""
-    global _settings
-    _settings = None
+_settings: Lazy[Settings] = Lazy(load_settings)
+get_settings = _settings.get
+#: Forget the cached settings (tests change the environment).
+reset = _settings.reset

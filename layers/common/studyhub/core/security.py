@@ -6,12 +6,12 @@ PyJWT and argon2 are imported on first use so a cold start that serves no auth s
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import Unauthorized
+from studyhub.core.lazy import Lazy
 
 
 class TokenSubject(Protocol):
@@ -21,19 +21,13 @@ class TokenSubject(Protocol):
     username: str
 
 
-_hasher = None
-_hasher_lock = threading.Lock()
+def _build_hasher() -> Any:  # argon2.PasswordHasher, imported on first use
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()  # argon2id, 64 MiB, t=3: the library's RFC 9106 profile
 
 
-def _password_hasher():
-    global _hasher
-    if _hasher is None:
-        with _hasher_lock:
-            if _hasher is None:
-                from argon2 import PasswordHasher
-
-                _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3: the library's RFC 9106 profile
-    return _hasher
+_password_hasher = Lazy(_build_hasher).get
 
 
 def hash_password(password: str) -> str:

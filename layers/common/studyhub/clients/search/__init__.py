@@ -17,8 +17,8 @@ them (tests switch settings).
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
+from typing import Any
 
 from studyhub.clients.search.base import (  # noqa: F401 - the interface, re-exported
     MAX_QUERY_CHARS,
@@ -30,42 +30,33 @@ from studyhub.clients.search.base import (  # noqa: F401 - the interface, re-exp
     SearchPage,
     TopicDoc,
 )
+from studyhub.core.lazy import Lazy
 
 # --- the per-process client -----------------------------------------------------------------
-
-_lock = threading.Lock()
-_backend: SearchBackend | None = None
 
 
 def index_root(var_dir: Path) -> Path:
     return var_dir / "search"
 
 
-def get_search() -> SearchBackend:
-    global _backend
-    if _backend is None:
-        with _lock:
-            if _backend is None:
-                from studyhub.core.config import get_settings
+def _build_backend() -> SearchBackend:
+    from studyhub.core.config import get_settings
 
-                settings = get_settings()
-                if settings.elasticsearch_url:
-                    from studyhub.clients.search.elastic import ElasticsearchSearch
+    settings = get_settings()
+    if settings.elasticsearch_url:
+        from studyhub.clients.search.elastic import ElasticsearchSearch
 
-                    # the alias (and prefix of its indices); tests give each run its own
-                    alias = os.environ.get("ELASTICSEARCH_INDEX") or "studyhub-topics"
-                    _backend = ElasticsearchSearch(settings.elasticsearch_url, alias)
-                else:
-                    from studyhub.clients.search.embedded import EmbeddedSearch
+        # the alias (and prefix of its indices); tests give each run its own
+        alias = os.environ.get("ELASTICSEARCH_INDEX") or "studyhub-topics"
+        return ElasticsearchSearch(settings.elasticsearch_url, alias)
+    from studyhub.clients.search.embedded import EmbeddedSearch
 
-                    _backend = EmbeddedSearch(index_root(settings.var_dir))
-    return _backend
+    return EmbeddedSearch(index_root(settings.var_dir))
 
 
-def reset() -> None:
-    global _backend
-    with _lock:
-        _backend = None
+_backend: Lazy[SearchBackend] = Lazy(_build_backend)
+get_search = _backend.get
+reset = _backend.reset
 
 
 # Heavier parts load on first use (a function's cold start imports only what it touches).
@@ -79,7 +70,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
