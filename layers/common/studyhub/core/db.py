@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from studyhub.core import deadline
 from studyhub.core.config import get_settings
 from studyhub.core.errors import Unavailable
 
@@ -31,7 +32,8 @@ _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
 
 # MySQL client/server codes that mean "not reachable / not usable right now".
-_UNREACHABLE_MYSQL_CODES = {1040, 1045, 1049, 1053, 2002, 2003, 2005, 2006, 2013, 2055}
+# ... and 1969/3024: a statement stopped by the statement timeout (core/db_limits.py).
+_UNREACHABLE_MYSQL_CODES = {1040, 1045, 1049, 1053, 1969, 2002, 2003, 2005, 2006, 2013, 2055, 3024}
 # Deadlock found / lock wait timeout: Galera certification conflicts surface as 1213 too.
 RETRYABLE_MYSQL_CODES = {1213, 1205}
 
@@ -39,7 +41,6 @@ RETRYABLE_MYSQL_CODES = {1213, 1205}
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -52,7 +53,11 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, tls: bool = False) -> Engine:
+def make_engine(url: str, *, tls: bool = False, timeout: float | None = None) -> Engine:
+    """``timeout``: the longest wait on the database (``BACKEND_TIMEOUT_SECONDS`` by default)."""
+    from studyhub.core import db_limits
+
+    timeout = timeout or get_settings().backend_timeout_seconds
     if url.startswith("sqlite"):
         from pathlib import Path
 
@@ -61,27 +66,33 @@ def make_engine(url: str, *, tls: bool = False) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            connect_args={"check_same_thread": False, "timeout": timeout, "isolation_level": None},
             pool_size=20,
             max_overflow=20,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        db_limits.install_sqlite(engine, timeout)  # before BEGIN IMMEDIATE: it sets how long that waits
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    connect_args: dict = {"connect_timeout": 2, "read_timeout": 30, "write_timeout": 30}
+    connect_args: dict = db_limits.mysql_connect_args(timeout)
     if url.startswith("mysql"):
         connect_args["charset"] = "utf8mb4"
         if not tls:
             connect_args["ssl_disabled"] = True
-    return create_engine(
+    engine = create_engine(
         url,
         connect_args=connect_args,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # 12 connections for 16 server threads: with the database hung, some threads stay free
+        # for routes that don't need it; a request waits for a connection no longer than the timeout
         pool_size=10,
-        max_overflow=20,
-        pool_timeout=5,
+        max_overflow=2,
+        pool_timeout=timeout,
     )
+    if url.startswith("mysql"):
+        db_limits.install_mysql(engine, timeout)
+    return engine
 
 
 def get_engine() -> Engine:
@@ -180,14 +191,19 @@ def is_retryable(error: BaseException | None) -> bool:
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error, then run the hooks."""
+    from studyhub.core.db_limits import breaker_for
+
     try:
         session = get_sessionmaker()()
     except exc.DBAPIError as error:
         raise Unavailable("database") from error
+    breaker = breaker_for(get_engine())
+    probe = breaker.admit()  # 503 at once while the database is known to be lost
     try:
         yield session
         session.commit()
     except BaseException as error:
+        breaker.failed(error, probe)
         try:
             session.rollback()
         except Exception:
@@ -198,6 +214,7 @@ def session_scope() -> Iterator[Session]:
             raise Unavailable("database") from error
         raise
     else:
+        breaker.succeeded(probe)
         session.close()
         _run_hooks(session, "after_commit")
 
@@ -216,7 +233,8 @@ def run_in_transaction(work: Callable[[Session], T], *, attempts: int | None = N
             with session_scope() as session:
                 return work(session)
         except exc.DBAPIError as error:
-            if attempt < attempts and is_retryable(error):
+            # no retry once the request's deadline passed: a 503 now beats an answer too late
+            if attempt < attempts and is_retryable(error) and not deadline.expired():
                 log.warning("transaction retry %d after %s", attempt, mysql_error_code(error))
                 time.sleep(random.uniform(0.5, 1.0) * min(0.01 * 2 ** (attempt - 1), 0.25))
                 continue
