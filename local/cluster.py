@@ -454,6 +454,7 @@ def _worker_main(argv: list[str]) -> None:
         prepare_db=False,
         background=False,
         sockets=[sock],
+        per_client_connections=None,  # behind Nginx: every connection comes from Nginx
     )
 
 

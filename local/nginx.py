@@ -16,6 +16,9 @@ from studyhub.core.routing import load_routing
 JSON_TYPE = '"application/json; charset=utf-8"'
 # Nginx's own answers carry the request id too (a function echoes the one it was given).
 REQUEST_ID_HEADER = "add_header X-Request-Id $studyhub_request_id always;"
+NOSNIFF_HEADER = "add_header X-Content-Type-Options nosniff always;"
+# Client connections idle (or sending a request) this long are closed, like the WSGI server's.
+CLIENT_IDLE_SECONDS = 30
 
 
 def _json(error) -> str:
@@ -31,7 +34,41 @@ def _json(error) -> str:
 def _json_return(status: int, error) -> str:
     # `return` takes its type from the URI's extension (`/api/media/x.png` -> image/png), else
     # default_type (octet-stream): an empty `types` map makes it always the JSON type.
-    return f"types {{ }} default_type {JSON_TYPE}; {REQUEST_ID_HEADER} return {status} {_json(error)};"
+    return f"types {{ }} default_type {JSON_TYPE}; {REQUEST_ID_HEADER} {NOSNIFF_HEADER} return {status} {_json(error)};"
+
+
+def _upstream_timeout() -> int:
+    """How long Nginx waits on a function: its request deadline (``BACKEND_TIMEOUT_SECONDS``, the
+    request answers 503 by then) plus room to answer; past that the function is hung: 503."""
+    import math
+
+    from studyhub.core.config import get_settings
+
+    return math.ceil(get_settings().backend_timeout_seconds) + 5
+
+
+def _own_error_pages() -> list[str]:
+    """The errors Nginx raises itself in the contract's JSON instead of its HTML pages.
+
+    414/494: request line or headers too long (494 answers as 431); 501: an unknown
+    Transfer-Encoding (499 is only logged: the client is gone, and Nginx refuses to map it). The request may
+    have no valid URI, so the answer comes from an internal URI location (a named location
+    answers 500 there)."""
+    from studyhub.core.errors import Invalid, StudyHubError
+
+    bad_request = Invalid("请求格式错误", code="bad_request")
+    errors = {
+        400: (400, bad_request),
+        414: (414, Invalid("请求地址过长", code="uri_too_long")),
+        431: (431, Invalid("请求头过大", code="headers_too_large")),
+        494: (431, Invalid("请求头过大", code="headers_too_large")),
+        500: (500, StudyHubError()),
+        501: (501, StudyHubError("不支持的传输编码", code="not_implemented")),
+    }
+    pages = [f"    error_page {status} = /studyhub-errors/{status};" for status in errors]
+    for status, (answer, error) in errors.items():
+        pages.append(f"    location = /studyhub-errors/{status} {{ internal; {_json_return(answer, error)} }}")
+    return pages
 
 
 def render_config(
@@ -85,27 +122,25 @@ def render_config(
     add("    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;")
     add("    proxy_set_header X-Request-Id $studyhub_request_id;")
     add("    proxy_connect_timeout 3s;")
-    add("    proxy_send_timeout 60s;")
-    add("    proxy_read_timeout 60s;")
+    add(f"    proxy_send_timeout {_upstream_timeout()}s;")
+    add(f"    proxy_read_timeout {_upstream_timeout()}s;")
+    add(f"    client_header_timeout {CLIENT_IDLE_SECONDS}s;")
+    add(f"    client_body_timeout {CLIENT_IDLE_SECONDS}s;")
+    add(f"    keepalive_timeout {CLIENT_IDLE_SECONDS}s;")
     add("    proxy_intercept_errors off;")
     if prefix_dir is not None:
         add(f"    access_log {prefix_dir}/access.log studyhub;")
     else:
         add("    access_log /var/log/nginx/studyhub.access.log studyhub;")
-    from studyhub.core.errors import Invalid, MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
+    from studyhub.core.errors import MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
 
     not_found = NotFound("接口不存在", code="not_found")
+    # 400 e.g. for a path climbing above / (`/../../etc/passwd`), 414, 431, 501, ...
+    lines.extend(_own_error_pages())
     # 413: client_max_body_size (Nginx answers before the body reaches a function).
-    # e.g. a path climbing above / (`/../../etc/passwd`): the request has no valid URI, so the
-    # JSON comes from an internal URI location (a named location answers 500 here)
-    add("    error_page 400 = /studyhub-errors/400;")
     add("    error_page 404 = @not_found;")
     add("    error_page 413 = @too_large;")
     add("    error_page 502 503 504 = @unavailable;")
-    add(
-        "    location = /studyhub-errors/400 { internal; "
-        f"{_json_return(400, Invalid('请求格式错误', code='bad_request'))} }}"
-    )
     add(f"    location @not_found {{ {_json_return(404, not_found)} }}")
     # only media locations answer 405 themselves (functions answer their own, with their Allow)
     add(f'    location @not_allowed {{ add_header Allow "GET, HEAD" always; {_json_return(405, MethodNotAllowed())} }}')

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from .wsgi_server import PER_CLIENT_CONNECTIONS, create_server
+
 log = logging.getLogger("studyhub.serve")
 
 
@@ -28,11 +30,11 @@ def serve(
     prepare_db: bool = True,
     background: bool = True,
     sockets: list | None = None,
+    per_client_connections: int | None = PER_CLIENT_CONNECTIONS,
 ) -> None:
     """``sockets``: already listening sockets to serve on instead of ``host:port`` (the cluster
-    binds its workers' ports itself, ``local/cluster.py``)."""
-    import waitress
-
+    binds its workers' ports itself, ``local/cluster.py``). ``per_client_connections``: the most
+    connections one client address holds at once (None behind Nginx: every connection is Nginx's)."""
     from studyhub.core.config import get_settings
     from studyhub.core.logs import setup_logging
 
@@ -48,16 +50,16 @@ def serve(
     log.info("serving %s on http://%s:%d/api", ", ".join(app.gateways), host, port)
     try:
         where = {"sockets": sockets} if sockets else {"host": host, "port": port}
-        waitress.serve(
+        server = create_server(
             app,
             **where,
+            per_client_connections=per_client_connections,
             threads=threads,
             ident="studyhub",
             max_request_body_size=settings.max_body_bytes + 1024 * 1024,
-            channel_timeout=60,
-            connection_limit=1000,
             clear_untrusted_proxy_headers=True,
         )
+        server.run()  # idle connections closed after 30 s, 1,000 at most (local/wsgi_server.py)
     finally:
         if helpers:
             from jobs.runtime import stop_embedded_workers

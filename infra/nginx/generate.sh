@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 python="${PYTHON:-python3}"
 args=()
-for fn in $("$python" -c "from local.routes import load_routing; print(' '.join(load_routing().functions))"); do
+for fn in $("$python" -c "from studyhub.core.routing import load_routing; print(' '.join(load_routing().functions))"); do
   args+=(--upstream "$fn=$fn:8000")
 done
-# MAX_BODY_BYTES empty: the default limit, the same the containers use
-MAX_BODY_BYTES= "$python" -m studyhub nginx-config --listen 80 "${args[@]}" > infra/nginx/studyhub.conf
+# MAX_BODY_BYTES and BACKEND_TIMEOUT_SECONDS empty: the defaults, the same the containers use
+MAX_BODY_BYTES= BACKEND_TIMEOUT_SECONDS= "$python" -m studyhub nginx-config --listen 80 "${args[@]}" > infra/nginx/studyhub.conf
 echo "wrote infra/nginx/studyhub.conf"

@@ -10,6 +10,7 @@ at the end whatever happens. Skipped when nginx is not installed, except under `
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -483,3 +484,37 @@ def test_writing_to_media_on_disk_is_405_json(http):
     response = http.put("/api/media/edge/anything.png", content=b"x")
     _assert_contract_error(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "GET, HEAD"
+
+
+def _raw(edge: Edge, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Bytes sent as they are (httpx would refuse or fix them), the whole answer read."""
+    import socket
+
+    host, port = edge.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"POST /api/users/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
+        (b"GET /api/users/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (b"GET /api/users/area HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (b"GET /api/users/area HTTP/1.1\r\n\r\n", 400, "bad_request"),  # HTTP/1.1 without Host
+    ],
+    ids=["unknown-transfer-encoding", "uri-too-long", "headers-too-large", "no-host"],
+)
+def test_errors_nginx_answers_itself_are_the_contracts_json(edge, request_bytes, status, code):
+    got, headers, body = _raw(edge, request_bytes)
+    assert got == status, body
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert json.loads(body)["code"] == code

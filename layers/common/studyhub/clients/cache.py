@@ -2,7 +2,7 @@
 
 The embedded cache is ``diskcache`` (SQLite under ``var/cache``), so every local process shares
 it and keys expire. Both backends speak the same small interface. A Redis that can't be reached
-raises ``Unavailable("cache")`` within about a second, never hangs.
+raises ``Unavailable("cache")`` within ``BACKEND_TIMEOUT_SECONDS`` (connect or answer), never hangs.
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ class Cache(Protocol):
 class RedisCache:
     """Values are JSON so Redis and the embedded cache return the same types."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, timeout: float = 5.0) -> None:
         import redis  # lazy: a function that never touches the cache doesn't import redis
 
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         self._prefix = prefix
         self._client = redis.Redis.from_url(
             url,
-            socket_connect_timeout=1,
-            socket_timeout=1,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
             health_check_interval=30,
             retry_on_timeout=False,
         )
@@ -148,7 +148,7 @@ def get_cache() -> Cache:
             if _cache is None:
                 settings = get_settings()
                 if settings.redis_url:
-                    _cache = RedisCache(settings.redis_url, settings.cache_key_prefix)
+                    _cache = RedisCache(settings.redis_url, settings.cache_key_prefix, settings.backend_timeout_seconds)
                 else:
                     _cache = EmbeddedCache(str(settings.var_dir / "cache"), settings.cache_key_prefix)
     return _cache

@@ -53,9 +53,20 @@ def map_backend_error(error: BaseException) -> errors.StudyHubError | None:
             return errors.Unavailable("database")
     if module.startswith("redis"):
         return errors.Unavailable("cache")
-    if module.startswith(("botocore", "urllib3")) and "Connect" in type(error).__name__:
+    name = type(error).__name__
+    if module.startswith(("botocore", "urllib3")) and ("Connect" in name or "Timeout" in name):
         return errors.Unavailable("storage")
+    if module.startswith("elastic_transport"):  # connection refused, timed out
+        return errors.Unavailable("search")
     return None
+
+
+def _request_deadline() -> Any:
+    """Every backend wait of one request ends within ``BACKEND_TIMEOUT_SECONDS`` of its start."""
+    from studyhub.core import deadline
+    from studyhub.core.config import get_settings
+
+    return deadline.running(get_settings().backend_timeout_seconds)
 
 
 def _id_params(view: View, path: str) -> set[str]:
@@ -84,7 +95,8 @@ class Api:
 
             @wraps(view)
             def handler(**params: Any) -> Response:
-                return self.dispatch(view, params, ids=ids, db=db, retry=retry)
+                with _request_deadline():
+                    return self.dispatch(view, params, ids=ids, db=db, retry=retry)
 
             self.app.route(path, methods=methods, content_types=ANY_CONTENT)(handler)
             return view
