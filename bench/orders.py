@@ -163,7 +163,7 @@ def make_buyers(count: int) -> list[tuple[int, str, int]]:
         ]
         session.add_all(addresses)
         session.flush()
-        return [(u.id, issue_token(u), a.id) for u, a in zip(users, addresses)]
+        return [(u.id, issue_token(u), a.id) for u, a in zip(users, addresses, strict=True)]
 
 
 def reset(commodity_id: int | None, stock: int, carts: list[tuple[int, int]]) -> tuple[int, list[int]]:
@@ -297,7 +297,7 @@ def run_stack(name: str, args, mysql_url: str | None) -> dict:
             )
             jobs = [
                 (token, {"cart": [cart_id], "address": address, "pay_method": 1})
-                for (_, token, address), cart_id in zip(buyers, cart_ids)
+                for (_, token, address), cart_id in zip(buyers[: args.buyers], cart_ids, strict=True)
             ]
             wall, results = fire(server, jobs, clients=len(jobs))
             summary = summarise(wall, results)
@@ -339,7 +339,7 @@ def run_stack(name: str, args, mysql_url: str | None) -> dict:
             session.flush()
             jobs = [
                 (token, {"cart": [row.id], "address": address, "pay_method": 1})
-                for row, (_, _, token, address) in zip(rows, extra)
+                for row, (_, _, token, address) in zip(rows, extra, strict=True)
             ]
         wall, results = fire(server, jobs, clients=args.clients)
         sustained = {"orders_requested": args.orders, "clients": args.clients, **summarise(wall, results)}

@@ -285,8 +285,8 @@ class Cluster:
                 time.sleep(0.2)
         if pending and not self.stopping:
             raise ClusterError(
-                "workers not answering after %.0f s: %s"
-                % (READY_TIMEOUT, ", ".join(f"{w.function}#{w.index}" for w in pending))
+                f"workers not answering after {READY_TIMEOUT:.0f} s: "
+                + ", ".join(f"{w.function}#{w.index}" for w in pending)
             )
 
     def run(self) -> int:

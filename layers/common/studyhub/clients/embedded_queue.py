@@ -17,14 +17,16 @@ import time
 from json import loads
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
 from kombu.transport import sqlalchemy as kombu_sqla
 from kombu.utils.encoding import bytes_to_str
 from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -33,7 +35,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 class Channel(kombu_sqla.Channel):
-    def _engine_from_config(self):
+    def _engine_from_config(self) -> Engine:
         url = self.connection.client.hostname
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,8 @@ class Channel(kombu_sqla.Channel):
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
 
-    def _open(self):
+    def _open(self) -> tuple[Engine, Any]:
+        """kombu's ``(engine, sessionmaker)`` for this broker URL."""
         # Processes starting together on a fresh file (serve, its worker and beat) race to create
         # the tables; the loser sees "already exists" and finds them on the second look.
         for attempt in range(5):
@@ -52,15 +55,17 @@ class Channel(kombu_sqla.Channel):
                 if "already exists" not in str(error) or attempt == 4:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
-    def _get_or_create(self, queue):
+    def _get_or_create(self, queue: str) -> Any:
         try:
             return super()._get_or_create(queue)
         except IntegrityError:  # another process created the same queue row first
             self.session.rollback()
             return super()._get_or_create(queue)
 
-    def _get(self, queue):
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
+        # ``timeout``: kombu's signature; a polling transport's channel is asked without one
         obj = self._get_or_create(queue)
         session = self.session
         if session.bind.dialect.name == "sqlite":
@@ -89,12 +94,12 @@ class Transport(kombu_sqla.Transport):
     # The worker polls the table; half a second keeps "visible within seconds" promises cheap.
     polling_interval = 0.5
 
-    def drain_events(self, connection, timeout=None):
+    def drain_events(self, connection: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         # Celery's loop for polling transports waits up to 2 s per cycle and checks for shutdown
         # only between cycles; shorter cycles make a worker stop in well under a second.
         if timeout is not None:
             timeout = min(timeout, 0.5)
-        return super().drain_events(connection, timeout=timeout)
+        return super().drain_events(connection, timeout=timeout, **kwargs)
 
 
 def forget_engines_after_fork() -> None:

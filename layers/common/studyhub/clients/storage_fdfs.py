@@ -92,12 +92,12 @@ def render_client_conf(config: FdfsConfig, base_path: str | Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _single_attempt_pool():
+def _single_attempt_pool() -> type[Any]:
     """py3Fdfs' pool retries a refused connection 10 times, then calls ``sys.exit()``: try once."""
     from fdfs_client.connection import ConnectionPool
 
     class SingleAttemptPool(ConnectionPool):
-        def make_conn(self):
+        def make_conn(self) -> Any:  # py3Fdfs is untyped: one of its Connection objects
             conn = self.conn_class(**self.conn_kwargs)
             conn.connect()  # raises fdfs ConnectionError
             self._conns_created += 1
@@ -111,7 +111,7 @@ class FastDFSStorage:
         self.config = parse_fdfs_url(url)
         self._lock = threading.Lock()
         self._trackers: dict | None = None
-        self._pool_class = None
+        self._pool_class: type[Any] | None = None
         self._conf_dir: str | None = None
 
     # -- the client ---------------------------------------------------------------------------

@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import create_engine, event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 
 from studyhub.core import deadline
 from studyhub.core.config import get_settings
@@ -38,7 +39,7 @@ _UNREACHABLE_MYSQL_CODES = {1040, 1045, 1049, 1053, 1969, 2002, 2003, 2005, 2006
 RETRYABLE_MYSQL_CODES = {1213, 1205}
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -46,7 +47,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn) -> None:
+def _sqlite_begin(conn: Connection) -> None:
     # A deferred transaction that reads and then writes fails at once with "database is locked"
     # when another writer got there first (the busy timeout does not apply to lock upgrades).
     # Taking the write lock up front makes writers queue on the busy timeout instead.
@@ -186,6 +187,12 @@ def is_retryable(error: BaseException | None) -> bool:
                 return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def rows_matched(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in ``session``; how many rows it matched (the cursor's rowcount)."""
+    # Session.execute is typed as returning a plain Result; for a DML statement it is a CursorResult.
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
 @contextmanager

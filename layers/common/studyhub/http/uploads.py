@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from studyhub.core import errors
+
+if TYPE_CHECKING:  # python_multipart is imported on the first multipart body
+    from python_multipart.multipart import Field, File
 
 
 @dataclass
@@ -22,11 +26,11 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
     fields: dict[str, str] = {}
     files: dict[str, UploadedFile] = {}
 
-    def on_field(field) -> None:
+    def on_field(field: Field) -> None:
         name = (field.field_name or b"").decode("utf-8", "replace")
         fields[name] = (field.value or b"").decode("utf-8", "replace")
 
-    def on_file(file) -> None:
+    def on_file(file: File) -> None:
         name = (file.field_name or b"").decode("utf-8", "replace")
         fh = file.file_object
         fh.seek(0)

@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from StudyHub's settings, the metadata from its models."""
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from studyhub.core.db import get_engine
 from studyhub.models import load_all
@@ -26,7 +27,7 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite can't ALTER most things; batch mode recreates tables there.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():

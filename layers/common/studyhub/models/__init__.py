@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import importlib
 
+from sqlalchemy import MetaData
+
 from studyhub.models.base import Base, utcnow  # noqa: F401
 from studyhub.models.users import Address, Area, Group, User  # noqa: F401
 
 GROUP_MODULES = ("users", "school", "work", "community", "shopping")
 
 
-def load_all():
+def load_all() -> MetaData:
     """Import every group's models; returns the complete metadata."""
     for group in GROUP_MODULES:
         name = f"{__name__}.{group}"

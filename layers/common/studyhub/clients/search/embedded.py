@@ -8,13 +8,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from studyhub.clients.search.base import Hit, SearchPage, TopicDoc
 from studyhub.clients.search.text import escape_html, highlight, index_tokens, query_terms, segmenter
 from studyhub.core.errors import Unavailable
 
+if TYPE_CHECKING:
+    import tantivy
+
 log = logging.getLogger("studyhub.search")
+T = TypeVar("T")
 
 
 # --- the embedded backend: tantivy ----------------------------------------------------------
@@ -23,7 +27,7 @@ log = logging.getLogger("studyhub.search")
 class _Generation:
     """One index directory being built by a rebuild, with its open writer."""
 
-    def __init__(self, name: str, index: Any, writer: Any) -> None:
+    def __init__(self, name: str, index: tantivy.Index, writer: tantivy.IndexWriter) -> None:
         self.name = name
         self.index = index
         self.writer = writer
@@ -52,7 +56,7 @@ class EmbeddedSearch:
         self.root = Path(root)
         self._lock = threading.RLock()  # the open index and its reload
         self._write_lock = threading.Lock()  # one writer per process at a time
-        self._index: Any = None
+        self._index: tantivy.Index | None = None
         self._index_name: str | None = None
         self._stamp: tuple[int, int] | None = None
 
@@ -61,10 +65,10 @@ class EmbeddedSearch:
     def current_file(self) -> Path:
         return self.root / "CURRENT"
 
-    _built_schema: Any = None
+    _built_schema: ClassVar[tantivy.Schema | None] = None
 
     @classmethod
-    def _schema(cls):
+    def _schema(cls) -> tantivy.Schema:
         if cls._built_schema is not None:
             return cls._built_schema
         import tantivy  # lazy: only the embedded backend needs it
@@ -80,7 +84,7 @@ class EmbeddedSearch:
         cls._built_schema = builder.build()
         return cls._built_schema
 
-    def _open(self, name: str, *, create: bool = False):
+    def _open(self, name: str, *, create: bool = False) -> tantivy.Index:
         import tantivy
 
         path = self.root / name
@@ -121,20 +125,20 @@ class EmbeddedSearch:
         tmp.write_text(name)
         os.replace(tmp, self.current_file)  # atomic: readers see the old or the new name
 
-    def _live(self):
+    def _live(self) -> tantivy.Index:
         """The live index, reloaded if another process committed to it since we last looked."""
         name = self._current_name()
         meta = os.stat(self.root / name / "meta.json")
         stamp = (meta.st_ino, meta.st_mtime_ns)
         with self._lock:
-            if name != self._index_name:
+            if self._index is None or name != self._index_name:
                 self._index, self._index_name, self._stamp = self._open(name), name, stamp
             elif stamp != self._stamp:
                 self._index.reload()
                 self._stamp = stamp
             return self._index
 
-    def _guard(self, work: Callable[[], Any]) -> Any:
+    def _guard(self, work: Callable[[], T]) -> T:
         """Run ``work``; an index that can't be opened, read or written is ``Unavailable``."""
         try:
             return work()
@@ -145,7 +149,7 @@ class EmbeddedSearch:
             raise Unavailable("search") from error
 
     # writes --------------------------------------------------------------------------------
-    def _writer(self, index):
+    def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
         """Tantivy allows one writer per index across processes: wait for a busy lock."""
         deadline = time.monotonic() + self.LOCK_WAIT_SECONDS
         while True:
@@ -156,7 +160,7 @@ class EmbeddedSearch:
                     raise
                 time.sleep(0.02)
 
-    def _commit(self, index, apply: Callable[[Any], None]) -> None:
+    def _commit(self, index: tantivy.Index, apply: Callable[[tantivy.IndexWriter], Any]) -> None:
         with self._write_lock:
             writer = self._writer(index)
             try:
@@ -169,7 +173,7 @@ class EmbeddedSearch:
                 writer.wait_merging_threads()  # releases the lock file
 
     @staticmethod
-    def _document(doc: TopicDoc, tokens: str):
+    def _document(doc: TopicDoc, tokens: str) -> tantivy.Document:
         import tantivy
 
         document = tantivy.Document()
@@ -181,13 +185,13 @@ class EmbeddedSearch:
         document.add_unsigned("recency", (millis << 20) | (doc.id & 0xFFFFF))
         return document
 
-    def _apply_upserts(self, writer, docs: Sequence[TopicDoc]) -> None:
+    def _apply_upserts(self, writer: tantivy.IndexWriter, docs: Sequence[TopicDoc]) -> None:
         prepared = [self._document(doc, index_tokens(doc.subject)) for doc in docs]
         self._apply_deletes(writer, [doc.id for doc in docs])  # an upsert replaces
         for document in prepared:
             writer.add_document(document)
 
-    def _apply_deletes(self, writer, ids: Sequence[int]) -> None:
+    def _apply_deletes(self, writer: tantivy.IndexWriter, ids: Sequence[int]) -> None:
         import tantivy
 
         if ids:
@@ -211,7 +215,7 @@ class EmbeddedSearch:
         health check stays light)."""
         import json
 
-        def check():
+        def check() -> None:
             meta = self.root / self._current_name() / "meta.json"
             json.loads(meta.read_text())
 
@@ -257,11 +261,12 @@ class EmbeddedSearch:
             document = searcher.doc(address)
             subject = document["subject"][0].decode("utf-8")
             hits.append(Hit(document["id"][0], highlight(subject, terms) if terms else escape_html(subject)))
-        return SearchPage(result.count, hits)
+        # tantivy-py's stub omits ``count`` (set by ``count=True``); the runtime class has it
+        return SearchPage(result.count, hits)  # type: ignore[attr-defined]
 
     # rebuild -------------------------------------------------------------------------------
     def start_rebuild(self) -> _Generation:
-        def work():
+        def work() -> _Generation:
             self._current_name()  # the root and a live generation exist
             with self._lock:
                 name = self._next_name()
@@ -278,7 +283,7 @@ class EmbeddedSearch:
         self._guard(lambda: self._apply_deletes(generation.writer, ids))
 
     def finish_rebuild(self, generation: _Generation) -> None:
-        def work():
+        def work() -> None:
             generation.writer.commit()
             generation.writer.wait_merging_threads()
             with self._lock:

@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from types import ModuleType
 
 from studyhub.clients.search.base import MAX_QUERY_CHARS, POST_TAG, PRE_TAG
 
@@ -86,11 +87,12 @@ def _is_ascii_alnum(char: str) -> bool:
 
 # --- Chinese word segmentation (jieba, loaded on first use) ----------------------------------
 
-_jieba = None
+_jieba: ModuleType | None = None
 _jieba_lock = threading.Lock()
 
 
-def segmenter():
+def segmenter() -> ModuleType:
+    """The ``jieba`` module, initialised once per process (its dictionary takes a moment)."""
     global _jieba
     if _jieba is None:
         with _jieba_lock:

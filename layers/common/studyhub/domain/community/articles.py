@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
+from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
 from studyhub.domain.access import require_owner_or_superuser
 from studyhub.models.community import Article
@@ -22,7 +23,7 @@ def usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
     rows = session.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
-    return {uid: name for uid, name in rows}
+    return dict(rows.tuples().all())
 
 
 def serialize(article: Article, user_name: str | None) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def serialize_one(session: Session, article: Article) -> dict[str, Any]:
     return serialize_page(session, [article])[0]
 
 
-def list_query():
+def list_query() -> Select[Article]:
     return select(Article).where(Article.is_delete.is_(False)).order_by(Article.update_time.desc(), Article.id.desc())
 
 
@@ -58,7 +59,7 @@ def get_live(session: Session, article_id: int) -> Article:
     return article
 
 
-def read(session: Session, caller: User, article_id: int) -> dict[str, Any]:
+def read(session: Session, article_id: int) -> dict[str, Any]:
     """One atomic ``UPDATE ... SET page_view = page_view + 1``, then the row as it now stands.
 
     The database does the addition under its row lock, so concurrent reads never lose a count
@@ -66,13 +67,14 @@ def read(session: Session, caller: User, article_id: int) -> dict[str, Any]:
     so its ``onupdate`` default does not fire: a read is not an edit and must not reorder lists.
     """
     aid = article_id
-    result = session.execute(
+    counted = rows_matched(
+        session,
         update(Article)
         .where(Article.id == aid, Article.is_delete.is_(False))
         .values(page_view=Article.page_view + 1, update_time=Article.update_time)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount != 1:
+    if counted != 1:
         raise errors.NotFound()
     article = session.scalars(select(Article).where(Article.id == aid).execution_options(populate_existing=True)).one()
     return serialize_one(session, article)

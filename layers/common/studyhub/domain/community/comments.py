@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
@@ -45,7 +45,7 @@ def article_for_comments(session: Session, raw: Any) -> int:
     return found
 
 
-def top_level_query(article_id: int):
+def top_level_query(article_id: int) -> Select[Comment]:
     return (
         select(Comment)
         .where(
@@ -82,7 +82,7 @@ def _fields(comment: Comment, authors: dict[int, tuple[str, str | None]]) -> dic
     }
 
 
-def _reply(reply: Comment, answered: Comment | None, authors) -> dict[str, Any]:
+def _reply(reply: Comment, answered: Comment | None, authors: dict[int, tuple[str, str | None]]) -> dict[str, Any]:
     body = _fields(reply, authors)
     # The author of the comment being answered (the original returned the replier's own name).
     body["reply_username"] = authors.get(answered.user_id, (None, None))[0] if answered else None
@@ -102,12 +102,13 @@ def serialize_page(session: Session, roots: list[Comment]) -> list[dict[str, Any
             select(Comment).where(Comment.root_comment_id.in_([c.id for c in roots])).order_by(*NEWEST_FIRST)
         )
     )
-    by_id = {c.id: c for c in (*roots, *replies)}
+    # keyed by nullable ids too: a root has no parent, and every reply here has a root
+    by_id: dict[int | None, Comment] = {c.id: c for c in (*roots, *replies)}
     live = [r for r in replies if not r.is_delete]
     user_ids = {c.user_id for c in roots} | {r.user_id for r in live}
     user_ids |= {by_id[r.parent_comment_id].user_id for r in live if r.parent_comment_id in by_id}
     authors = _authors(session, user_ids)
-    threads: dict[int, list[dict[str, Any]]] = {c.id: [] for c in roots}
+    threads: dict[int | None, list[dict[str, Any]]] = {c.id: [] for c in roots}
     for reply in live:
         threads[reply.root_comment_id].append(_reply(reply, by_id.get(reply.parent_comment_id), authors))
     return [{**_fields(c, authors), "sonComments": threads[c.id]} for c in roots]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from studyhub.core import errors
@@ -18,7 +18,7 @@ from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID, User
 from .schemas import ClassIn, ClassPatch
 
 
-def visible_query(caller: User):
+def visible_query(caller: User) -> Select[Classes]:
     """Classes the caller may see; with members loaded in one batch per page."""
     stmt = select(Classes).where(Classes.is_delete.is_(False)).options(selectinload(Classes.members))
     if not caller.is_teacher_or_superuser:
@@ -26,7 +26,7 @@ def visible_query(caller: User):
     return stmt
 
 
-def list_query(caller: User):
+def list_query(caller: User) -> Select[Classes]:
     return visible_query(caller).order_by(Classes.update_time.desc(), Classes.id.desc())
 
 

@@ -43,24 +43,25 @@ def deliver(mail_id: int, *, retry_in: int = 60) -> str:
     from sqlalchemy import or_, update
 
     from studyhub.clients.mail import PermanentMailError, render_credentials, send, unseal
-    from studyhub.core.db import session_scope
+    from studyhub.core.db import rows_matched, session_scope
     from studyhub.models.base import utcnow
     from studyhub.models.school import CredentialsMail
     from studyhub.models.users import User
 
     now = utcnow()
     with session_scope() as session:
-        claimed = session.execute(
+        claimed = rows_matched(
+            session,
             update(CredentialsMail)
             .where(
                 CredentialsMail.id == mail_id,
                 or_(CredentialsMail.claimed_until.is_(None), CredentialsMail.claimed_until < now),
             )
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=CredentialsMail.attempts + 1)
-        ).rowcount
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=CredentialsMail.attempts + 1),
+        )
         if not claimed:
             return "busy" if session.get(CredentialsMail, mail_id) is not None else "gone"
-        row = session.get(CredentialsMail, mail_id)
+        row = session.get_one(CredentialsMail, mail_id)  # claimed just now: it is there
         user = session.get(User, row.user_id)
         username = user.username if user is not None and user.is_active else None
         user_id, email, class_name, sealed, attempt = row.user_id, row.email, row.class_name, row.secret, row.attempts

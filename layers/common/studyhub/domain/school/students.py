@@ -6,7 +6,7 @@ import secrets
 import string
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ def generate_password(length: int = PASSWORD_LENGTH) -> str:
             return password
 
 
-def students_query(caller: User, *, class_id: int | None = None):
+def students_query(caller: User, *, class_id: int | None = None) -> Select[User]:
     require_teacher(caller)
     stmt = select(User).where(
         User.is_active.is_(True),

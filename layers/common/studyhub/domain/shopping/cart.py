@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
+from studyhub.core.db import rows_matched
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import Commodity, ShoppingCart
 from studyhub.models.users import User
@@ -33,7 +34,7 @@ def serialize(row: ShoppingCart, commodity: Commodity) -> dict[str, Any]:
     }
 
 
-def owned_query(caller: User):
+def owned_query(caller: User) -> Select[ShoppingCart]:
     return (
         select(ShoppingCart)
         .where(ShoppingCart.user_id == caller.id)
@@ -56,12 +57,13 @@ def _live_commodity(session: Session, commodity_id: int) -> Commodity:
 
 
 def _add_to_existing(session: Session, caller: User, commodity_id: int, number: int) -> int:
-    return session.execute(
+    return rows_matched(
+        session,
         sql_update(ShoppingCart)
         .where(ShoppingCart.user_id == caller.id, ShoppingCart.commodity_id == commodity_id)
         .values(number=ShoppingCart.number + number, update_time=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
 
 
 def add(session: Session, caller: User, body: CartIn) -> dict[str, Any]:
@@ -89,12 +91,12 @@ def update(session: Session, caller: User, cart_id: int, body: CartUpdate) -> di
     row = get_owned(session, caller, cart_id)
     row.number = body.number
     session.flush()
-    return serialize(row, session.get(Commodity, row.commodity_id))
+    return serialize(row, session.get_one(Commodity, row.commodity_id))
 
 
 def detail(session: Session, caller: User, cart_id: int) -> dict[str, Any]:
     row = get_owned(session, caller, cart_id)
-    return serialize(row, session.get(Commodity, row.commodity_id))
+    return serialize(row, session.get_one(Commodity, row.commodity_id))
 
 
 def delete(session: Session, caller: User, cart_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
@@ -30,7 +30,7 @@ def serialize(commodity: Commodity) -> dict[str, Any]:
     }
 
 
-def listing_query(search: str = ""):
+def listing_query(search: str = "") -> Select[Commodity]:
     stmt = select(Commodity).where(Commodity.is_delete.is_(False))
     term = search.strip()
     if term:

@@ -27,17 +27,19 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Select, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.config import get_settings
+from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, UNPAID, Commodity, Order, OrderGoods, ShoppingCart
@@ -84,7 +86,7 @@ def serialize(order: Order, goods: list[OrderGoods]) -> dict[str, Any]:
     }
 
 
-def owned_query(caller: User):
+def owned_query(caller: User) -> Select[Order]:
     return select(Order).where(Order.user_id == caller.id).order_by(Order.update_time.desc(), Order.order_id.desc())
 
 
@@ -104,7 +106,7 @@ def detail(session: Session, caller: User, order_id: str) -> dict[str, Any]:
     return serialize_page(session, [get_owned(session, caller, order_id)])[0]
 
 
-def pay_deadline(order: Order):
+def pay_deadline(order: Order) -> datetime:
     """When an unpaid order expires (the cleanup job cancels it after that)."""
     return order.create_time + timedelta(seconds=get_settings().order_pay_timeout_seconds)
 
@@ -127,13 +129,14 @@ def new_order_id(user_id: int) -> str:
 
 
 def _take_stock(session: Session, commodity_id: int, number: int) -> bool:
-    result = session.execute(
+    matched = rows_matched(
+        session,
         sql_update(Commodity)
         .where(Commodity.id == commodity_id, Commodity.stock >= number, Commodity.is_delete.is_(False))
         .values(stock=Commodity.stock - number, sales=Commodity.sales + number)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1
+    return matched == 1
 
 
 def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]:
@@ -234,13 +237,14 @@ def cancel(session: Session, caller: User, order_id: str) -> dict[str, Any]:
 
 def cancel_unpaid(session: Session, order_id: str) -> bool:
     """Cancel ``order_id`` if it is still unpaid and give its stock back; False if it wasn't."""
-    result = session.execute(
+    cancelled = rows_matched(
+        session,
         sql_update(Order)
         .where(Order.order_id == order_id, Order.status == UNPAID)
         .values(status=CANCELLED, update_time=utcnow())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount != 1:
+    if cancelled != 1:
         return False
     lines = session.execute(
         select(OrderGoods.commodity_id, OrderGoods.number)
@@ -286,7 +290,7 @@ def cancel_expired_orders(*, now: datetime | None = None, batch: int = 500) -> i
             break
         for order_id in candidates:
             seen.add(order_id)
-            if run_in_transaction(lambda s, oid=order_id: cancel_unpaid(s, oid)):
+            if run_in_transaction(partial(cancel_unpaid, order_id=order_id)):
                 cancelled += 1
     if cancelled:
         log.info("cleanup cancelled %d expired unpaid orders", cancelled)

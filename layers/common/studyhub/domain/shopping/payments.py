@@ -15,13 +15,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from studyhub.clients import alipay
 from studyhub.core import errors
 from studyhub.core.config import get_settings
+from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import PAID, UNPAID, Order, Payment
@@ -55,7 +56,7 @@ def serialize(payment: Payment) -> dict[str, Any]:
     }
 
 
-def owned_query(caller: User):
+def owned_query(caller: User) -> Select[Payment]:
     return (
         select(Payment)
         .join(Order, Order.order_id == Payment.order_id)
@@ -97,12 +98,13 @@ def record_payment(session: Session, order: Order, trade_id: str, amount: Decima
     payment = Payment(order_id=order.order_id, trade_id=trade_id, amount=amount)
     session.add(payment)
     session.flush()
-    paid = session.execute(
+    paid = rows_matched(
+        session,
         sql_update(Order)
         .where(Order.order_id == order.order_id, Order.status == UNPAID)
         .values(status=PAID, update_time=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if not paid:
         session.execute(
             sql_update(Order)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
@@ -32,7 +32,7 @@ def serialize(address: Address) -> dict[str, Any]:
     }
 
 
-def owned_query(caller: User):
+def owned_query(caller: User) -> Select[Address]:
     return (
         select(Address)
         .where(Address.user_id == caller.id, Address.is_delete.is_(False))

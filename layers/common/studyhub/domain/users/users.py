@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
@@ -19,7 +19,7 @@ from studyhub.models.users import User, user_groups
 from .schemas import PasswordChange, UserCreate, UserUpdate
 
 
-def users_query(caller: User, *, group_id: int | None = None, search: str = ""):
+def users_query(caller: User, *, group_id: int | None = None, search: str = "") -> Select[User]:
     require_teacher(caller)
     stmt = select(User).where(User.is_active.is_(True))
     if group_id is not None:

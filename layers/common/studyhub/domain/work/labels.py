@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from studyhub.clients.queue import enqueue
@@ -31,7 +31,7 @@ def serialize(label: Label) -> dict[str, Any]:
     }
 
 
-def list_query():
+def list_query() -> Select[Label]:
     return select(Label).where(Label.is_delete.is_(False)).order_by(Label.update_time.desc(), Label.id.desc())
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from studyhub.clients.search import get_search
 from studyhub.clients.search.base import SearchBackend, TopicDoc
 from studyhub.domain.work.visibility import is_exam_label
+
+if TYPE_CHECKING:  # sqlalchemy is imported on first use (cold start)
+    from sqlalchemy import Row, Select
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("studyhub.search")
 
@@ -16,7 +21,8 @@ log = logging.getLogger("studyhub.search")
 # --- keeping the index in step with the database ----------------------------------------------
 
 
-def _indexable_select():
+def _indexable_select() -> Select[int, str, int, int, str, int, datetime]:
+    """One row per indexable topic: id, subject, type, label id, label name, author, update time."""
     from sqlalchemy import select
 
     from studyhub.models.work import Label, Topic
@@ -28,7 +34,7 @@ def _indexable_select():
     )
 
 
-def _doc(row) -> TopicDoc:
+def _doc(row: Row[int, str, int, int, str, int, datetime]) -> TopicDoc:
     return TopicDoc(
         id=row[0],
         subject=row[1],
@@ -41,7 +47,7 @@ def _doc(row) -> TopicDoc:
     )
 
 
-def load_docs(session, topic_ids: Sequence[int]) -> tuple[list[TopicDoc], list[int]]:
+def load_docs(session: Session, topic_ids: Sequence[int]) -> tuple[list[TopicDoc], list[int]]:
     """``(docs to index, ids to remove)`` for these topics, as the database has them now."""
     from studyhub.models.work import Topic
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from studyhub.clients.queue import enqueue
@@ -57,7 +57,7 @@ def serialize_one(session: Session, caller: User, topic: Topic) -> dict[str, Any
     return serialize_page(session, caller, [topic])[0]
 
 
-def list_query(caller: User, *, label_id: int | None = None, topic_type: int | None = None):
+def list_query(caller: User, *, label_id: int | None = None, topic_type: int | None = None) -> Select[Topic]:
     stmt = visible_topics(caller)
     if label_id is not None:
         stmt = stmt.where(Topic.label_id == label_id)
@@ -110,7 +110,7 @@ def update_topic(session: Session, caller: User, topic_id: int, body: TopicIn | 
             raise errors.Invalid.field(name, "该字段不能为空。", code="invalid")
     if isinstance(body, TopicIn):  # PUT: the optional fields left out are cleared, as DRF does
         sent = set(TopicIn.model_fields)
-    if "label" in sent and body.label != topic.label_id:
+    if "label" in sent and body.label is not None and body.label != topic.label_id:
         _live_label(session, body.label)
         topic.label_id = body.label
     for name in ("subject", "type", "score", "description", "answer"):
