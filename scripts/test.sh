@@ -10,6 +10,23 @@ log() { printf '\n==> %s\n' "$*"; }
 log "installing the project and its test dependencies"
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
+# The quality gates (STUDYHUB_GATES=1, set by .ci/run): lint, format and types, before the
+# tests. Every gate runs so one report shows all findings; any failure fails the run.
+if [ "${STUDYHUB_GATES:-0}" = 1 ]; then
+  failed=""
+  gate() {
+    log "gate: $*"
+    "$@" || failed="$failed [$*]"
+  }
+  gate python3 -m ruff check .
+  gate python3 -m ruff format --check .
+  gate python3 -m mypy
+  if [ -n "$failed" ]; then
+    printf '\nquality gates failed:%s\n' "$failed" >&2
+    exit 1
+  fi
+fi
+
 if ! command -v nginx >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   log "installing nginx (Debian package) for the front-door tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
