@@ -38,6 +38,16 @@ def test_createsuperuser_with_taken_username_fails_cleanly(platform, superuser):
     assert result.stderr.startswith("error:")
 
 
+def test_createsuperuser_applies_the_password_and_username_rules(platform, superuser):
+    short = run(platform, "createsuperuser", "--username", "ops", "--password", "1234567")
+    assert short.returncode == 1 and short.stderr.strip() == "error: 密码至少 8 位"
+    spaced = run(platform, "createsuperuser", "--username", "ops ", "--password", "ops-password-1")
+    assert spaced.returncode == 1 and "用户名首尾不能有空格" in spaced.stderr
+    variant = run(platform, "createsuperuser", "--username", superuser.username.upper(), "--password", "ops-password-1")
+    assert variant.returncode == 1 and "已存在" in variant.stderr
+    assert run(platform, "token", superuser.username.upper()).returncode == 0  # any spelling names the account
+
+
 def test_migrate_and_seed_are_idempotent(platform):
     assert run(platform, "migrate").returncode == 0
     first = run(platform, "seed")

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from studyhub.core.usernames import MAX_USERNAME_LENGTH, canonical_username
 from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
 
 TEACHER_GROUP_ID = 1
 STUDENT_GROUP_ID = 2
 GROUPS = {TEACHER_GROUP_ID: "老师", STUDENT_GROUP_ID: "学生"}
+
+# Usernames compare binary on MySQL/MariaDB: the database's default collation would make
+# `víctor` equal `victor` (and `ALICE` equal `alice`); equality of names is decided by
+# `username_canonical` alone, never by a collation.
+UsernameText = String(MAX_USERNAME_LENGTH).with_variant(
+    mysql.VARCHAR(MAX_USERNAME_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
+)
 
 user_groups = Table(
     "user_groups",
@@ -32,7 +41,9 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    username: Mapped[str] = mapped_column(String(150), unique=True)
+    username: Mapped[str] = mapped_column(UsernameText, unique=True)  # as the user chose it
+    # canonical_username(username), kept in step by the validator below: the one identity of a name.
+    username_canonical: Mapped[str] = mapped_column(UsernameText, unique=True, index=True)
     password: Mapped[str] = mapped_column(String(255))
     email: Mapped[str] = mapped_column(String(254), default="")
     first_name: Mapped[str] = mapped_column(String(150), default="")
@@ -44,6 +55,11 @@ class User(Base):
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
+
+    @validates("username")
+    def _keep_canonical(self, _key: str, username: str) -> str:
+        self.username_canonical = canonical_username(username)
+        return username
 
     @property
     def group_ids(self) -> list[int]:

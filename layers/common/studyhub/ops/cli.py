@@ -142,9 +142,7 @@ def createsuperuser(username: str, password: str, email: str) -> None:
     from studyhub.core.db import session_scope
     from studyhub.domain.users.accounts import create_user
 
-    if len(password) < 8:
-        _fail("password must be at least 8 characters")
-    try:
+    try:  # create_user checks the name and the password (at least 8 characters) as the API does
         with session_scope() as session:
             user = create_user(session, username=username, password=password, email=email, is_superuser=True)
             user_id = user.id
@@ -164,11 +162,12 @@ def token(username: str) -> None:
     from studyhub.core.db import session_scope
     from studyhub.core.errors import Unavailable
     from studyhub.core.security import issue_token
+    from studyhub.core.usernames import canonical_username
     from studyhub.models.users import User
 
     try:
         with session_scope() as session:
-            user = session.scalar(select(User).where(User.username == username))
+            user = session.scalar(select(User).where(User.username_canonical == canonical_username(username.strip())))
             if user is None or not user.is_active:
                 _fail(f"no active user named {username!r}")
             click.echo(issue_token(user))

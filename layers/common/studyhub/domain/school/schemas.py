@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from studyhub.domain.schema import Body, Id
+from studyhub.domain.users.usernames import NewUsername
 
-USERNAME_PATTERN = r"^[\w.@+-]+$"  # Django's username rule, as the users group
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -23,7 +23,7 @@ class ClassPatch(Body):
 
 
 class StudentIn(Body):
-    username: str = Field(min_length=1, max_length=150, pattern=USERNAME_PATTERN)
+    username: NewUsername
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     classes: Id
     first_name: str = Field(default="", max_length=150)

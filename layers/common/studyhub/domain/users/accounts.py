@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.security import hash_password
 from studyhub.core.times import isoformat
+from studyhub.domain.users.passwords import check_new_password
+from studyhub.domain.users.usernames import USERNAME_TAKEN, check_new_username, username_taken
 from studyhub.models.users import Group, User
 
 
@@ -46,10 +49,6 @@ def load_groups(session: Session, ids: list[int]) -> list[Group]:
     return groups
 
 
-def username_taken(session: Session, username: str) -> bool:
-    return session.scalar(select(func.count()).select_from(User).where(User.username == username)) > 0
-
-
 def create_user(
     session: Session,
     *,
@@ -60,8 +59,12 @@ def create_user(
     group_ids: list[int] | None = None,
     is_superuser: bool = False,
 ) -> User:
+    """Every way an account is created comes here: the name's form, the password's length, and
+    the name's canonical form not taken (checked first, and by the unique index for a race)."""
+    check_new_username(username)
+    check_new_password(password)
     if username_taken(session, username):
-        raise errors.Invalid.field("username", "已存在一位使用该名字的用户。", code="username_taken")
+        raise errors.Invalid.field("username", USERNAME_TAKEN, code="username_taken")
     user = User(
         username=username,
         password=hash_password(password),
@@ -70,8 +73,11 @@ def create_user(
         is_superuser=is_superuser,
         groups=load_groups(session, group_ids or []),
     )
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # only this insert is undone if another request took the name
+            session.add(user)
+    except IntegrityError:
+        raise errors.Invalid.field("username", USERNAME_TAKEN, code="username_taken") from None
     return user
 
 

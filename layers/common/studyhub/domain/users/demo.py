@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studyhub.domain.users.accounts import create_user
-from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID, User
+from studyhub.domain.users.usernames import username_taken
+from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID
 
 DEMO_PASSWORD = "studyhub-demo"
 DEMO_USERS = [
@@ -22,7 +22,7 @@ DEMO_USERS = [
 def seed_demo_users(session: Session) -> int:
     created = 0
     for username, groups, superuser in DEMO_USERS:
-        if session.scalar(select(User.id).where(User.username == username)) is None:
+        if not username_taken(session, username):
             create_user(
                 session,
                 username=username,

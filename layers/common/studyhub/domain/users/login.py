@@ -1,5 +1,5 @@
 """The captcha and login: captcha first (single use, any case), then the password, with a
-per-username lockout after repeated failures."""
+per-username lockout after repeated failures, counted on the name's canonical form."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from studyhub.core.config import get_settings
 from studyhub.core.security import burn_password_check, issue_token, verify_password
 from studyhub.domain.users.accounts import avatar_url
 from studyhub.domain.users.captcha import CAPTCHA_KEY, random_code, render
+from studyhub.domain.users.usernames import canonical_username
 from studyhub.models import utcnow
 from studyhub.models.users import User
 
@@ -54,7 +55,9 @@ def login(session: Session, body: dict[str, Any]) -> dict[str, Any]:
             code="invalid",
             errors={k: ["该字段是必填项。"] for k in ("username", "password") if not body.get(k)},
         )
-    failures_key = FAILURES_KEY.format(username=username.lower())
+    # Every spelling of a name ("name ", "ＮＡＭＥ", "Name") is that one account, with one lockout.
+    canonical = canonical_username(username.strip())
+    failures_key = FAILURES_KEY.format(username=canonical)
     failures = cache.get(failures_key) or 0
     if failures >= settings.login_max_failures:
         cache.delete(CAPTCHA_KEY.format(uuid=uuid.lower()))
@@ -62,7 +65,7 @@ def login(session: Session, body: dict[str, Any]) -> dict[str, Any]:
         raise errors.RateLimited("登录失败次数过多，请稍后再试", retry_after=retry, code="too_many_attempts")
     _check_captcha(uuid, verify)
 
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(User.username_canonical == canonical))
     if user is None:
         burn_password_check(password)
     if user is None or not verify_password(password, user.password) or not user.is_active:

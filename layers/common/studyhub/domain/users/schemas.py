@@ -5,14 +5,15 @@ from __future__ import annotations
 from pydantic import Field, StrictBool
 
 from studyhub.domain.schema import Body, Id
+from studyhub.domain.users.passwords import GivenPassword, NewPassword
+from studyhub.domain.users.usernames import NewUsername
 
 MOBILE_PATTERN = r"^1[3-9]\d{9}$"
-USERNAME_PATTERN = r"^[\w.@+-]+$"  # Django's username rule
 
 
 class UserCreate(Body):
-    username: str = Field(min_length=1, max_length=150, pattern=USERNAME_PATTERN)
-    password: str = Field(min_length=8, max_length=128)
+    username: NewUsername
+    password: NewPassword
     email: str = Field(default="", max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     first_name: str = Field(default="", max_length=150)
     groups: list[Id] = Field(default_factory=list)
@@ -28,8 +29,8 @@ class UserUpdate(Body):
 
 
 class PasswordChange(Body):
-    old_password: str = Field(min_length=1)
-    new_password: str = Field(min_length=8, max_length=128)
+    old_password: GivenPassword
+    new_password: NewPassword
 
 
 class AddressIn(Body):

@@ -14,6 +14,7 @@ from studyhub.core.security import hash_password, verify_password
 from studyhub.domain.access import require_superuser, require_teacher
 from studyhub.domain.images import check_image
 from studyhub.domain.users.accounts import create_user, get_active_user, load_groups, serialize_user
+from studyhub.domain.users.usernames import canonical_username
 from studyhub.models.users import User, user_groups
 
 from .schemas import PasswordChange, UserCreate, UserUpdate
@@ -25,7 +26,8 @@ def users_query(caller: User, *, group_id: int | None = None, search: str = "") 
     if group_id is not None:
         stmt = stmt.where(User.id.in_(select(user_groups.c.user_id).where(user_groups.c.group_id == group_id)))
     if search:
-        stmt = stmt.where(User.username.contains(search, autoescape=True))
+        # On the canonical form: any case or width finds the name, the same on SQLite and MySQL.
+        stmt = stmt.where(User.username_canonical.contains(canonical_username(search), autoescape=True))
     return stmt.order_by(User.date_joined.desc(), User.id.desc())
 
 
