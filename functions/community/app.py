@@ -20,7 +20,7 @@ def article_collection(req: Req):
 def article_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
-        return articles.read(req.session, caller, id)
+        return articles.read(req.session, id)
     if req.method == "DELETE":
         articles.delete(req.session, caller, id)
         return NoContent()

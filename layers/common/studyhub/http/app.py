@@ -32,7 +32,7 @@ class StudyHubApp(Chalice):
         super().__init__(app_name, **kwargs)
         self.api.binary_types = list(BINARY_TYPES)
 
-    @property  # type: ignore[override]
+    @property
     def current_request(self) -> Any:
         return getattr(self._local, "request", None)
 
@@ -40,7 +40,7 @@ class StudyHubApp(Chalice):
     def current_request(self, value: Any) -> None:
         self._local.request = value
 
-    @property  # type: ignore[override]
+    @property
     def lambda_context(self) -> Any:
         return getattr(self._local, "context", None)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any, NoReturn
 
 import click
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
@@ -113,16 +114,20 @@ def reindex(batch_size: int) -> None:
     from studyhub.core.errors import Unavailable
     from studyhub.domain.work.search_sync import RebuildRunning, rebuild
 
-    bars: list = []
+    bars: list[Any] = []  # click's ProgressBar, entered once the total is known
 
     def start(total: int) -> None:
         bars.append(
             click.progressbar(length=total, label="indexing topics", show_pos=True, file=sys.stderr).__enter__()
         )
 
+    def advance(done: int) -> None:
+        if bars:
+            bars[0].update(done)
+
     started = time.perf_counter()
     try:
-        count = rebuild(batch_size=max(1, batch_size), total_hint=start, progress=lambda n: bars and bars[0].update(n))
+        count = rebuild(batch_size=max(1, batch_size), total_hint=start, progress=advance)
     except (RebuildRunning, Unavailable) as error:
         _fail(getattr(error, "detail", None) or str(error))
     finally:

@@ -15,7 +15,7 @@ MAX_CART_NUMBER = 9999
 IMAGE_URL = r"^(https?://|/)\S+$"  # an absolute http(s) URL or a path on this site
 
 
-def _price(value):
+def _price(value: object) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
