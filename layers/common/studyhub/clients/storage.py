@@ -123,9 +123,10 @@ class S3Storage:
                     from botocore.config import Config
 
                     config = Config(
-                        # BACKEND_TIMEOUT_SECONDS per wait, one attempt: a stalled store is a 503 in time
-                        connect_timeout=get_settings().backend_timeout_seconds,
-                        read_timeout=get_settings().backend_timeout_seconds,
+                        # one attempt within BACKEND_TIMEOUT_SECONDS: a PUT waits twice on a stalled
+                        # store (for "100 Continue", then for the answer), so half of it per wait
+                        connect_timeout=get_settings().backend_timeout_seconds / 2,
+                        read_timeout=get_settings().backend_timeout_seconds / 2,
                         retries={"total_max_attempts": 1, "mode": "standard"},
                         s3={"addressing_style": "path" if self.endpoint else "auto"},
                         request_checksum_calculation="when_required",

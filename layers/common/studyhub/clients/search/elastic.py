@@ -39,8 +39,12 @@ class ElasticsearchSearch:
     def __init__(self, url: str, alias: str) -> None:
         from elasticsearch import Elasticsearch  # lazy: heavy, and only needed with a cluster
 
+        from studyhub.core.config import get_settings
+
         self.alias = alias
-        self.client = Elasticsearch(url, request_timeout=5, max_retries=1, retry_on_timeout=False)
+        # a timeout is not retried: it would double the wait past BACKEND_TIMEOUT_SECONDS
+        timeout = get_settings().backend_timeout_seconds
+        self.client = Elasticsearch(url, request_timeout=timeout, max_retries=1, retry_on_timeout=False)
         self._analyzers: tuple[str, str] | None = None
         self._alias_ready = False
         self._lock = threading.Lock()
