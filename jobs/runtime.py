@@ -68,18 +68,21 @@ def _take_beat_lock(var_dir: Path) -> bool:
     return True
 
 
-def start_embedded_workers(*, concurrency: int = 2, loglevel: str = "INFO") -> list[subprocess.Popen]:
+def start_embedded_workers(
+    *, concurrency: int = 2, loglevel: str = "INFO", quiet: bool = True
+) -> list[subprocess.Popen]:
     """A worker and the beat scheduler as subprocesses of ``studyhub serve``.
 
     Without ``CELERY_BROKER_URL`` they consume the embedded queue (``var/queue.sqlite3``), so a
     job queued while serve was down runs when it comes back. Only one serve per var dir runs the
     scheduler (a lock file), so two local servers don't fire every scheduled job twice.
+    ``quiet``: without Celery's start-up banners (``serve --verbose`` shows them).
     """
     from studyhub.core.config import get_settings
 
     settings = get_settings()
     env = dict(os.environ, STUDYHUB_VAR_DIR=str(settings.var_dir))
-    celery = [sys.executable, "-m", "celery", "-A", "jobs"]
+    celery = [sys.executable, "-m", "celery", "-A", "jobs", *(["--quiet"] if quiet else [])]
     commands = [celery + worker_args(concurrency=concurrency, loglevel=loglevel)]
     if _take_beat_lock(settings.var_dir):
         commands.append(celery + beat_args(loglevel=loglevel))
@@ -94,7 +97,7 @@ def start_embedded_workers(*, concurrency: int = 2, loglevel: str = "INFO") -> l
     where = "embedded queue" if not settings.celery_broker_url else "broker"
     log.info(
         "started %s on the %s (pids %s)",
-        " and ".join(c[5] for c in commands),
+        " and ".join(c[len(celery)] for c in commands),
         where,
         ", ".join(str(p.pid) for p in processes),
     )

@@ -2,7 +2,9 @@
 
 ``/api/<group>/...`` goes to that group's function (the same path without ``/api`` works too,
 as Nginx forwards it); a trailing slash is tolerated; media files are served under
-``/api/media/``; anything else is the contract's JSON 404. Bodies over the limit are 413.
+``/api/media/``; the function whose prefix is empty (meta: ``/api/``, ``/api/openapi.json``,
+``/api/docs``) gets every other path and answers what it doesn't serve with the contract's JSON
+404. Bodies over the limit are 413.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class FrontDoor:
         if path.startswith(MEDIA_PREFIX) and method in ("GET", "HEAD"):
             return self.media(path[len(MEDIA_PREFIX) :], method)
         group = path.split("/", 2)[1] if path.count("/") >= 1 else ""
-        gateway = self.gateways.get(group)
+        # the function with the empty prefix (meta) serves the root of /api and answers the rest
+        gateway = self.gateways.get(group) or self.gateways.get("")
         if gateway is None:
             return error(NotFound("接口不存在", code="not_found"))
         return gateway.handle(method, path, query, headers, body)

@@ -71,6 +71,20 @@ def _own_error_pages() -> list[str]:
     return pages
 
 
+def _bare_prefix(prefix: str, function_prefix: str, name: str, not_found: str) -> list[str]:
+    """``/api/users`` (no slash) names no route: 404. The root function (meta, empty prefix) gets
+    ``/api`` itself, as ``/`` (discovery); it also answers every unknown path under ``/api/``."""
+    if function_prefix:
+        return [f"    location = {prefix}{function_prefix} {{ {not_found} }}"]
+    return [
+        f"    location = {prefix} {{",
+        "        rewrite ^ / break;",
+        f"        proxy_pass http://studyhub_{name};",
+        f"        error_page 502 503 504 = @unavailable_{name};",
+        "    }",
+    ]
+
+
 def render_config(
     upstreams: dict[str, list[str]],
     *,
@@ -178,7 +192,7 @@ def render_config(
         add("        error_page 413 = @too_large;")  # a location's error_page hides the server's
         add("    }")
         add(f"    location @unavailable_{name} {{ {_json_return(503, Unavailable(name))} }}")
-        add(f"    location = {prefix}{fn.prefix} {{ {_json_return(404, not_found)} }}")
+        lines.extend(_bare_prefix(prefix, fn.prefix, name, _json_return(404, not_found)))
     add("    location / {")
     add(f"        {_json_return(404, not_found)}")
     add("    }")

@@ -4,6 +4,7 @@ front door with waitress (a production WSGI server: threads, no dev-server short
 from __future__ import annotations
 
 import logging
+import sys
 
 from .wsgi_server import PER_CLIENT_CONNECTIONS, create_server
 
@@ -31,10 +32,14 @@ def serve(
     background: bool = True,
     sockets: list | None = None,
     per_client_connections: int | None = PER_CLIENT_CONNECTIONS,
+    show_banner: bool = False,
+    verbose: bool = False,
 ) -> None:
     """``sockets``: already listening sockets to serve on instead of ``host:port`` (the cluster
     binds its workers' ports itself, ``local/cluster.py``). ``per_client_connections``: the most
-    connections one client address holds at once (None behind Nginx: every connection is Nginx's)."""
+    connections one client address holds at once (None behind Nginx: every connection is Nginx's).
+    ``show_banner``: print where the API and its docs are and how to start; ``verbose``: keep
+    Celery's own start-up banners."""
     from studyhub.core.config import get_settings
     from studyhub.core.logs import setup_logging
 
@@ -45,9 +50,12 @@ def serve(
     if prepare_db:
         prepare()
     app = FrontDoor(functions)
-    helpers = start_background() if background else []
+    helpers = start_background(quiet=not verbose) if background else []
     settings = get_settings()
     log.info("serving %s on http://%s:%d/api", ", ".join(app.gateways), host, port)
+    if show_banner:
+        sys.stdout.write(banner(host, port, [gateway.name for gateway in app.gateways.values()]))
+        sys.stdout.flush()
     try:
         where = {"sockets": sockets} if sockets else {"host": host, "port": port}
         server = create_server(
@@ -77,10 +85,26 @@ def _exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
 
 
-def start_background() -> list:
+def start_background(*, quiet: bool = True) -> list:
     """The job worker and scheduler beside the functions (added by the job system)."""
     try:
         from jobs.runtime import start_embedded_workers
     except ImportError:
         return []
-    return start_embedded_workers()
+    return start_embedded_workers(quiet=quiet)
+
+
+def banner(host: str, port: int, functions: list[str]) -> str:
+    """What a developer needs first: where the API and its docs are, and how to get a user."""
+    shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):  # listening everywhere: this machine's own address answers
+        shown = "127.0.0.1"
+    base = f"http://{shown}:{port}/api"
+    return (
+        f"\nStudyHub is serving {', '.join(functions)}\n"
+        f"  API          {base}/\n"
+        f"  Docs         {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        "  First user   studyhub createsuperuser --username admin --password 'a long password'\n"
+        "  Demo data    studyhub seed --demo   (logins admin, teacher1, student1; password studyhub-demo)\n"
+        "  Stop         Ctrl-C\n\n"
+    )

@@ -1,14 +1,30 @@
 """The community function: articles and threaded comments (API.md §5). Routes only."""
 
 from studyhub.domain.community import articles, comments
-from studyhub.domain.community.schemas import ArticleIn, ArticlePatch, CommentIn
+from studyhub.domain.community.schemas import (
+    ArticleIn,
+    ArticlePatch,
+    ArticlePublic,
+    CommentFilters,
+    CommentIn,
+    CommentPublic,
+    ReplyPublic,
+)
 from studyhub.http import Created, NoContent, Req, create_app, paginate
 
 app, api = create_app("community")
 api.health()
 
 
-@api.route("/community/articles", methods=["GET", "POST"])
+@api.route(
+    "/community/articles",
+    methods=["GET", "POST"],
+    summary={"GET": "文章列表", "POST": "发表文章"},
+    paginated={"GET": True},
+    body={"POST": ArticleIn},
+    response=ArticlePublic,
+    status={"POST": 201},
+)
 def article_collection(req: Req):
     caller = req.user
     if req.method == "POST":
@@ -16,7 +32,15 @@ def article_collection(req: Req):
     return paginate(req, articles.list_query(), lambda rows: articles.serialize_page(req.session, rows))
 
 
-@api.route("/community/articles/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
+@api.route(
+    "/community/articles/{id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    summary={"GET": "阅读文章（浏览量加 1）", "PUT": "修改文章", "PATCH": "修改文章（部分）", "DELETE": "删除文章"},
+    body={"PUT": ArticleIn, "PATCH": ArticlePatch},
+    response=ArticlePublic,
+    status={"DELETE": 204},
+    errors={"PUT": (403,), "PATCH": (403,), "DELETE": (403,)},
+)
 def article_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
@@ -28,7 +52,16 @@ def article_item(req: Req, id: int):
     return articles.update_article(req.session, caller, id, body)
 
 
-@api.route("/community/comments", methods=["GET", "POST"])
+@api.route(
+    "/community/comments",
+    methods=["GET", "POST"],
+    summary={"GET": "文章的评论（每条带回复）", "POST": "发表评论或回复"},
+    query={"GET": CommentFilters},
+    paginated={"GET": True},
+    body={"POST": CommentIn},
+    response={"GET": CommentPublic, "POST": (CommentPublic, ReplyPublic)},
+    status={"POST": 201},
+)
 def comment_collection(req: Req):
     caller = req.user
     if req.method == "POST":
@@ -37,7 +70,7 @@ def comment_collection(req: Req):
     return paginate(req, comments.top_level_query(article_id), lambda rows: comments.serialize_page(req.session, rows))
 
 
-@api.route("/community/comments/{id}", methods=["DELETE"])
+@api.route("/community/comments/{id}", methods=["DELETE"], summary="删除评论", status=204, errors=(403,))
 def comment_item(req: Req, id: int):
     comments.delete(req.session, req.user, id)
     return NoContent()

@@ -2,26 +2,63 @@
 
 from chalice import Response
 
+from studyhub.domain.schema import FileUrlPublic
 from studyhub.domain.users import addresses, areas, login, users
-from studyhub.domain.users.schemas import AddressIn, AddressPatch, PasswordChange, UserCreate, UserUpdate
+from studyhub.domain.users.schemas import (
+    AddressIn,
+    AddressPatch,
+    AddressPublic,
+    AreaDetailPublic,
+    AreaPublic,
+    LoginIn,
+    LoginResult,
+    PasswordChange,
+    UserCreate,
+    UserFilters,
+    UserPublic,
+    UserUpdate,
+)
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
+from studyhub.http.routedoc import PNG, UPLOAD
+
+UUID_PARAM = {"type": "string", "format": "uuid", "maxLength": 36}
 
 app, api = create_app("users")
 api.health()
 
 
-@api.route("/users/image/verification/{uuid}", db=False)
+@api.route(
+    "/users/image/verification/{uuid}",
+    db=False,
+    auth="none",
+    response=PNG,
+    summary="图片验证码",
+    path_params={"uuid": UUID_PARAM},
+    errors=(400, 429),
+)
 def captcha(req: Req, uuid: str):
     image = login.new_captcha(uuid)
     return Response(body=image, status_code=200, headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
 
 
-@api.route("/users/login", methods=["POST"])
+@api.route(
+    "/users/login", methods=["POST"], auth="none", body=LoginIn, response=LoginResult, summary="登录", errors=(429,)
+)
 def login_view(req: Req):
     return login.login(req.session, req.json())
 
 
-@api.route("/users/users", methods=["GET", "POST"])
+@api.route(
+    "/users/users",
+    methods=["GET", "POST"],
+    summary={"GET": "用户列表（老师及以上）", "POST": "创建用户（超级用户）"},
+    query={"GET": UserFilters},
+    paginated={"GET": True},
+    body={"POST": UserCreate},
+    response=UserPublic,
+    status={"POST": 201},
+    errors=(403,),
+)
 def users_collection(req: Req):
     if req.method == "POST":
         return Created(users.create(req.session, req.user, req.parse(UserCreate)))
@@ -31,7 +68,15 @@ def users_collection(req: Req):
     return paginate(req, stmt, lambda rows: [serialize_user(u) for u in rows])
 
 
-@api.route("/users/users/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
+@api.route(
+    "/users/users/{id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    summary={"GET": "一个用户", "PUT": "修改用户", "PATCH": "修改用户（部分）", "DELETE": "停用用户（超级用户）"},
+    body={"PUT": UserUpdate, "PATCH": UserUpdate},
+    response=UserPublic,
+    status={"DELETE": 204},
+    errors=(403,),
+)
 def user_item(req: Req, id: int):
     from studyhub.domain.users.accounts import serialize_user
 
@@ -43,37 +88,61 @@ def user_item(req: Req, id: int):
     return users.update(req.session, req.user, id, req.parse(UserUpdate))
 
 
-@api.route("/users/users/{id}/password", methods=["PUT"])
+@api.route(
+    "/users/users/{id}/password", methods=["PUT"], summary="修改密码", body=PasswordChange, status=204, errors=(403,)
+)
 def user_password(req: Req, id: int):
     users.change_password(req.session, req.user, id, req.parse(PasswordChange))
     return NoContent()
 
 
-@api.route("/users/users/{id}/avatar", methods=["POST"])
+@api.route(
+    "/users/users/{id}/avatar",
+    methods=["POST"],
+    summary="上传头像（JPEG、PNG 或 GIF）",
+    body=UPLOAD,
+    response=FileUrlPublic,
+    errors=(403,),
+)
 def user_avatar(req: Req, id: int):
     caller = req.user
     _fields, files = req.form()
     return users.upload_avatar(req.session, caller, id, files)
 
 
-@api.route("/users/area")
+@api.route("/users/area", auth="none", response=AreaPublic, many=True, summary="省份列表")
 def area_provinces(req: Req):
     return areas.provinces(req.session)
 
 
-@api.route("/users/area/{id}")
+@api.route("/users/area/{id}", auth="none", response=AreaDetailPublic, summary="一个地区及其下级")
 def area_item(req: Req, id: int):
     return areas.area(req.session, id)
 
 
-@api.route("/users/address", methods=["GET", "POST"])
+@api.route(
+    "/users/address",
+    methods=["GET", "POST"],
+    summary={"GET": "我的收货地址", "POST": "新增收货地址"},
+    paginated={"GET": True},
+    body={"POST": AddressIn},
+    response=AddressPublic,
+    status={"POST": 201},
+)
 def address_collection(req: Req):
     if req.method == "POST":
         return Created(addresses.create(req.session, req.user, req.parse(AddressIn)))
     return paginate(req, addresses.owned_query(req.user), lambda rows: [addresses.serialize(a) for a in rows])
 
 
-@api.route("/users/address/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
+@api.route(
+    "/users/address/{id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    summary={"GET": "一个收货地址", "PUT": "修改收货地址", "PATCH": "修改收货地址（部分）", "DELETE": "删除收货地址"},
+    body={"PUT": AddressIn, "PATCH": AddressPatch},
+    response=AddressPublic,
+    status={"DELETE": 204},
+)
 def address_item(req: Req, id: int):
     if req.method == "GET":
         return addresses.serialize(addresses.get_owned(req.session, req.user, id))

@@ -2,14 +2,31 @@
 
 from studyhub.clients.search import get_search
 from studyhub.domain.work import labels, topics
-from studyhub.domain.work.schemas import LabelIn, TopicIn, TopicPatch
+from studyhub.domain.work.schemas import (
+    LabelIn,
+    LabelPublic,
+    TopicFilters,
+    TopicIn,
+    TopicPatch,
+    TopicPublic,
+    TopicSearch,
+)
 from studyhub.http import Created, NoContent, Req, create_app, int_param, page_links, page_window, paginate
 
 app, api = create_app("work")
 api.health({"search": lambda: get_search().ping()})
 
 
-@api.route("/work/labels", methods=["GET", "POST"])
+@api.route(
+    "/work/labels",
+    methods=["GET", "POST"],
+    summary={"GET": "标签列表", "POST": "创建标签（老师及以上）"},
+    paginated={"GET": True},
+    body={"POST": LabelIn},
+    response=LabelPublic,
+    status={"POST": 201},
+    errors={"POST": (403,)},
+)
 def label_collection(req: Req):
     caller = req.user
     if req.method == "POST":
@@ -17,7 +34,15 @@ def label_collection(req: Req):
     return paginate(req, labels.list_query(), lambda rows: [labels.serialize(x) for x in rows])
 
 
-@api.route("/work/labels/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
+@api.route(
+    "/work/labels/{id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    summary={"GET": "一个标签", "PUT": "修改标签", "PATCH": "修改标签", "DELETE": "删除标签"},
+    body={"PUT": LabelIn, "PATCH": LabelIn},
+    response=LabelPublic,
+    status={"DELETE": 204},
+    errors={"PUT": (403,), "PATCH": (403,), "DELETE": (403,)},
+)
 def label_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
@@ -28,7 +53,17 @@ def label_item(req: Req, id: int):
     return labels.update_label(req.session, caller, id, req.parse(LabelIn))
 
 
-@api.route("/work/topics", methods=["GET", "POST"])
+@api.route(
+    "/work/topics",
+    methods=["GET", "POST"],
+    summary={"GET": "题目列表（学生看不到答案和考试题）", "POST": "创建题目（老师及以上）"},
+    query={"GET": TopicFilters},
+    paginated={"GET": True},
+    body={"POST": TopicIn},
+    response=TopicPublic,
+    status={"POST": 201},
+    errors={"POST": (403,)},
+)
 def topic_collection(req: Req):
     caller = req.user
     if req.method == "POST":
@@ -44,7 +79,7 @@ def topic_collection(req: Req):
     )
 
 
-@api.route("/work/topics/search")
+@api.route("/work/topics/search", summary="题目全文搜索", query=TopicSearch, paginated=True, response=TopicPublic)
 def topic_search(req: Req):
     caller = req.user
     offset, limit, style = page_window(req)
@@ -53,7 +88,15 @@ def topic_search(req: Req):
     return {"count": count, "next": nxt, "previous": prev, "results": results}
 
 
-@api.route("/work/topics/{id}", methods=["GET", "PUT", "PATCH", "DELETE"])
+@api.route(
+    "/work/topics/{id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    summary={"GET": "一道题目", "PUT": "修改题目", "PATCH": "修改题目（部分）", "DELETE": "删除题目"},
+    body={"PUT": TopicIn, "PATCH": TopicPatch},
+    response=TopicPublic,
+    status={"DELETE": 204},
+    errors={"PUT": (403,), "PATCH": (403,), "DELETE": (403,)},
+)
 def topic_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":

@@ -184,6 +184,8 @@ def test_published_ports_are_few_and_distinct():
 
 
 def test_one_service_per_function_serving_only_it_behind_nginx():
+    from studyhub.core.routing import load_routing
+
     all_services = services()
     for name in functions():
         service = all_services[name]
@@ -200,7 +202,8 @@ def test_one_service_per_function_serving_only_it_behind_nginx():
             "8000",
         ]
         assert service["build"] == {"context": "..", "dockerfile": "infra/Dockerfile"}
-        assert f"http://127.0.0.1:8000/{name}/health" in " ".join(service["healthcheck"]["test"])
+        prefix = load_routing().functions[name].prefix  # "" for meta, the root of /api
+        assert f"http://127.0.0.1:8000{prefix}/health" in " ".join(service["healthcheck"]["test"])
         assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert "ports" not in service  # reached through Nginx only
         assert all_services["nginx"]["depends_on"][name] == {"condition": "service_healthy"}

@@ -134,6 +134,7 @@ class Unavailable(StudyHubError):
         "storage": "文件存储",
         "queue": "任务队列",
         "payment": "支付",
+        "meta": "接口文档",  # the meta function (/api/, /api/openapi.json, /api/docs)
     }
 
     def __init__(self, service: str, detail: str | None = None) -> None:

@@ -21,8 +21,27 @@ def no_bool(value: Any) -> Any:
     return value
 
 
-Id = Annotated[int, BeforeValidator(no_bool), Field(ge=1, le=MAX_ID)]
+# The bounds before the validator: the same check, and the JSON schema gets minimum/maximum.
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(no_bool)]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)
+
+
+# --- response shapes (the OpenAPI document's, never used to validate at run time) ------------
+
+# A decimal with two places, as JSON text ("3999.00"), as the serializers write it.
+Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["3999.00"])]
+
+
+class Public(BaseModel):
+    """A resource as the serializers return it: the response half of the contract."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class FileUrlPublic(Public):
+    """An uploaded file's public URL (avatars, commodity images)."""
+
+    data: str

@@ -30,6 +30,7 @@ class StudyHubApp(Chalice):
     def __init__(self, app_name: str, **kwargs: Any) -> None:
         object.__setattr__(self, "_local", threading.local())
         super().__init__(app_name, **kwargs)
+        self.openapi_operations: list[Any] = []  # studyhub.http.routedoc.Operation, one per api.route
         self.api.binary_types = list(BINARY_TYPES)
 
     @property

@@ -33,6 +33,7 @@ from studyhub.http.app import StudyHubApp
 from studyhub.http.params import path_id
 from studyhub.http.request import Req
 from studyhub.http.responses import error_response, json_response, to_response
+from studyhub.http.routedoc import Operation, RouteDoc
 
 log = logging.getLogger("studyhub.request")
 
@@ -86,12 +87,15 @@ class Api:
         self.group = group
 
     def route(
-        self, path: str, methods: list[str] | None = None, *, db: bool = True, retry: bool = False
+        self, path: str, methods: list[str] | None = None, *, db: bool = True, retry: bool = False, **contract: Any
     ) -> Callable[[View], View]:
+        """``contract``: what the route promises (``RouteDoc``'s fields), for the OpenAPI document only."""
         methods = methods or ["GET"]
 
         def decorator(view: View) -> View:
             ids = _id_params(view, path)
+            doc = RouteDoc.of(view, contract)
+            self.app.openapi_operations.append(Operation(path, tuple(methods), view.__name__, frozenset(ids), doc))
 
             @wraps(view)
             def handler(**params: Any) -> Response:
@@ -171,13 +175,20 @@ class Api:
             raise
 
     # health -----------------------------------------------------------------------------------
-    def health(self, checks: dict[str, Callable[[], None]] | None = None) -> None:
-        """``GET /<group>/health``: database and cache by default, plus the group's own checks."""
-        group = self.group
-        all_checks = {"database": _check_database, "cache": _check_cache, **(checks or {})}
+    def health(
+        self, checks: dict[str, Callable[[], None]] | None = None, *, prefix: str | None = None, backends: bool = True
+    ) -> None:
+        """``GET /<group>/health`` (``prefix``: another one): database and cache (unless ``backends``
+        is false: a function that uses neither), plus the group's own checks."""
+        from studyhub.http.openapi_models import HealthPublic
 
-        @self.route(f"/{group}/health", db=False)
-        def health(req: Req) -> Response:
+        group = self.group
+        defaults = {"database": _check_database, "cache": _check_cache} if backends else {}
+        all_checks = {**defaults, **(checks or {})}
+        path = f"/{group}/health" if prefix is None else f"{prefix}/health"
+
+        @self.route(path, db=False, auth="none", response=HealthPublic, summary="健康检查", errors=(503,))
+        def health(_req: Req) -> Response:
             results: dict[str, str] = {}
             for name, check in all_checks.items():
                 try:

@@ -38,6 +38,7 @@ def main() -> None:
     help="with --processes: first internal port on 127.0.0.1 (default PORT+1; 0: any free ports)",
 )
 @click.option("--no-migrate", is_flag=True, help="don't migrate or load reference data first (done elsewhere)")
+@click.option("--verbose", is_flag=True, help="show Celery's start-up banners too")
 def serve(
     host: str,
     port: int,
@@ -47,8 +48,9 @@ def serve(
     processes: int,
     worker_port_base: int | None,
     no_migrate: bool,
+    verbose: bool,
 ) -> None:
-    """Serve every function behind one front door at http://HOST:PORT/api."""
+    """Serve every function behind one front door at http://HOST:PORT/api (docs at /api/docs)."""
     if processes > 1:
         from local.cluster import ClusterError, run_cluster
 
@@ -75,6 +77,8 @@ def serve(
         functions=list(functions) or None,
         background=not no_jobs,
         prepare_db=not no_migrate,
+        show_banner=True,
+        verbose=verbose,
     )
 
 
@@ -223,6 +227,20 @@ def nginx_config(listen: str, upstreams: tuple[str, ...], media_root: str | None
     from pathlib import Path
 
     click.echo(render_config(servers, listen=listen, media_root=Path(media_root).resolve() if media_root else None))
+
+
+@main.command()
+@click.option("--write", is_flag=True, help="write it to the copy shipped with the layer (studyhub/data/openapi.json)")
+def openapi(write: bool) -> None:
+    """Print the OpenAPI 3.1 document of every route (routes.yaml and each function's contract)."""
+    from local.openapi import COMMITTED, render
+
+    text = render()
+    if write:
+        COMMITTED.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {COMMITTED}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @main.command()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
-from studyhub.domain.schema import Body, Id
+from studyhub.domain.schema import Body, Id, Public
+from studyhub.domain.users.schemas import UserPublic
 from studyhub.domain.users.usernames import NewUsername
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -27,3 +30,39 @@ class StudentIn(Body):
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     classes: Id
     first_name: str = Field(default="", max_length=150)
+
+
+# --- responses (API.md §3; what classes/students serialize) ----------------------------------
+
+
+class MemberDetailPublic(Public):
+    teachers: list[UserPublic]
+    students: list[UserPublic]
+
+
+class ClassPublic(Public):
+    id: int
+    name: str
+    slogan: str | None
+    member: list[int]
+    memberDetail: MemberDetailPublic  # noqa: N815 - the original's field name
+    create_time: datetime
+    update_time: datetime
+
+
+class StudentPublic(UserPublic):
+    """A student in the teachers' list: the User JSON plus its classes."""
+
+    classes: list[int]
+
+
+class StudentCreated(Public):
+    id: int
+    username: str
+    email: str
+    first_name: str
+    classes: int
+
+
+class StudentFilters(Body):
+    classes: Id | None = Field(default=None, description="班级 id")

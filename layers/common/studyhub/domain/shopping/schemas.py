@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from studyhub.domain.schema import Body, Id
+from studyhub.domain.schema import Body, Id, Money, Public
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 MAX_STOCK = 2_147_483_647
@@ -64,3 +65,81 @@ class OrderIn(Body):
     cart: list[Id]
     address: Id
     pay_method: Literal[1, 2]
+
+
+# --- responses (API.md §6; what commodities/cart/orders/payments serialize) ------------------
+
+
+class CommodityPublic(Public):
+    id: int
+    name: str
+    price: Money
+    stock: int = Field(ge=0)
+    sales: int = Field(ge=0)
+    description: str
+    image: str | None
+    create_time: datetime
+    update_time: datetime
+
+
+class CartRowPublic(Public):
+    id: int
+    commodity: int
+    commodity_name: str
+    price: Money
+    number: int = Field(ge=1)
+
+
+class OrderGoodsPublic(Public):
+    commodity: int
+    commodity_name: str
+    number: int = Field(ge=1)
+    price: Money
+
+
+class OrderPublic(Public):
+    order_id: str = Field(pattern=r"^\d{14,32}$", description="以下单时间 yyyyMMddHHmmss 开头的数字串")
+    user: int
+    address: str
+    total_count: int
+    total_amount: Money
+    pay_method: int = Field(ge=1, le=2, description="1 支付宝，2 货到付款")
+    status: int = Field(ge=1, le=7, description="1 待支付，2 待发货，3 已发货，4 已收货，5 已完成，6 已取消，7 已退款")
+    goods: list[OrderGoodsPublic]
+    create_time: datetime
+    update_time: datetime
+
+
+class PaymentPublic(Public):
+    id: int
+    order: str
+    trade_id: str
+    create_time: datetime
+
+
+class PayUrlPublic(Public):
+    pay_url: str
+
+
+class PaymentReturnPublic(Public):
+    order_id: str
+    trade_id: str
+
+
+class CommodityFilters(Body):
+    search: str | None = Field(default=None, max_length=200, description="名称包含")
+
+
+class AlipaySigned(Body):
+    """Alipay's signed parameters (the browser return's query, the webhook's form): the fields
+    StudyHub reads; every other field Alipay sends is part of the signature and kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    out_trade_no: str = Field(max_length=32)
+    trade_no: str = Field(max_length=100)
+    total_amount: str | None = None
+    app_id: str
+    sign: str
+    sign_type: str | None = Field(default=None, examples=["RSA2"])
+    trade_status: str | None = Field(default=None, examples=["TRADE_SUCCESS"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field, StrictBool
 
-from studyhub.domain.schema import Body, Id
+from studyhub.domain.schema import Body, Id, Public
 from studyhub.domain.users.passwords import GivenPassword, NewPassword
 from studyhub.domain.users.usernames import NewUsername
 
@@ -49,3 +51,69 @@ class AddressPatch(Body):
     place: str | None = Field(default=None, min_length=1, max_length=200)
     receiver: str | None = Field(default=None, min_length=1, max_length=30)
     mobile: str | None = Field(default=None, pattern=MOBILE_PATTERN)
+
+
+# --- responses (API.md §2; what accounts/addresses/areas/login serialize) -------------------
+
+
+class LoginIn(Body):
+    """``POST /users/login``: the captcha (``uuid`` of the image fetched, ``verify`` its text) and
+    the credentials. Missing captcha → ``captcha_required``."""
+
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=128)
+    uuid: str = Field(min_length=1, max_length=64)
+    verify: str = Field(min_length=1, max_length=16)
+
+
+class LoginResult(Public):
+    token: str
+    id: int
+    username: str
+    avatar: str | None
+
+
+class UserPublic(Public):
+    id: int
+    username: str
+    email: str
+    first_name: str
+    is_superuser: bool
+    is_active: bool
+    groups: list[int]
+    avatar: str | None
+    date_joined: datetime
+    last_login: datetime | None
+
+
+class AreaPublic(Public):
+    id: int
+    name: str
+
+
+class AreaDetailPublic(Public):
+    id: int
+    name: str
+    parent: int | None
+    subs: list[AreaPublic]
+
+
+class AddressPublic(Public):
+    id: int
+    user: int
+    province: int
+    city: int
+    district: int
+    province_name: str
+    city_name: str
+    district_name: str
+    place: str
+    receiver: str
+    mobile: str
+    create_time: datetime
+    update_time: datetime
+
+
+class UserFilters(Body):
+    groups: Id | None = Field(default=None, description="分组 id：1 老师，2 学生")
+    search: str | None = Field(default=None, max_length=150, description="用户名包含")
