@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import Unavailable
+
+T = TypeVar("T")
 
 
 class Cache(Protocol):
@@ -42,7 +45,7 @@ class RedisCache:
             retry_on_timeout=False,
         )
 
-    def _call(self, fn, *args):
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
         except self._errors as error:
@@ -66,7 +69,7 @@ class RedisCache:
         return None if raw is None else json.loads(raw)
 
     def incr(self, key: str, ttl: int) -> int:
-        def run():
+        def run() -> int:
             pipe = self._client.pipeline()
             pipe.incr(self._k(key))
             pipe.expire(self._k(key), ttl, nx=True)  # fixed window from the first hit

@@ -120,7 +120,7 @@ class Req:
                     raise errors.Invalid("JSON 格式错误", code="parse_error") from None
             if not isinstance(self._json, dict):
                 raise errors.Invalid("请求体必须是 JSON 对象", code="parse_error")
-        return self._json  # type: ignore[no-any-return]
+        return self._json
 
     def parse(self, model: type[M]) -> M:
         """Validate the JSON body with a pydantic model; errors become the contract's 400.
