@@ -461,3 +461,30 @@ def test_an_upload_to_a_hung_storage_is_503_in_time_and_stores_nothing(client, s
     assert elapsed < 1 + 1, elapsed
     profile = client.as_user(student).get(f"/api/users/users/{student.id}").json()
     assert not profile.get("avatar")  # nothing half-stored: the profile still has no avatar
+
+
+def test_a_locked_sqlite_database_is_503_in_time(client, student, monkeypatch, platform):
+    """Another process holds SQLite's write lock: a write waits the busy timeout, then 503."""
+    if platform.is_mysql:
+        pytest.skip("SQLite's lock: the embedded stack only")
+    import sqlite3
+
+    from conftest import reset_clients, token_for
+
+    from studyhub.core.config import get_settings
+
+    token = token_for(student)
+    monkeypatch.setenv("BACKEND_TIMEOUT_SECONDS", "1")
+    reset_clients()
+    holder = sqlite3.connect(get_settings().database_url.split("///", 1)[1], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held until the end of the test
+    try:
+        started = time.monotonic()
+        response = client.post("/api/community/articles", json={"title": "t", "content": "c"}, token=token)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503 and "database" in response.json()["detail"], response.text
+    assert elapsed < 1 + 1, elapsed
+    reset_clients()
