@@ -55,6 +55,7 @@ def free_port() -> int:
 #   failing would make CI unpassable, so it stays a skip, but never a silent one: the reason starts
 #   with NOT_RUN and every run, CI's included, ends with a "NOT RUN" section naming each such test and
 #   why (pytest_terminal_summary below), whatever -r option was given.
+# A test about one stack is marked mysql_only/embedded_only and deselected on the other, not skipped.
 NOT_RUN = "NOT RUN"
 
 
@@ -184,6 +185,23 @@ def stack(request, tmp_path_factory):
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{database}`")
         admin.dispose()
+
+
+STACK_ONLY_MARKERS = {"mysql_only": "mysql", "embedded_only": "embedded"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test about one stack (``@pytest.mark.mysql_only``/``embedded_only``) is not generated for
+    the other: deselected, so it neither passes for nothing nor needs a skip outside ``missing()``."""
+    kept, dropped = [], []
+    for item in items:
+        wanted = {stack for marker, stack in STACK_ONLY_MARKERS.items() if item.get_closest_marker(marker)}
+        params = getattr(item, "callspec", None)
+        on_stack = params.params.get("stack") if params else None
+        (dropped if wanted and on_stack and on_stack not in wanted else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 REFERENCE_TABLES = {"groups", "areas", "alembic_version"}

@@ -48,7 +48,7 @@ def direct_skips(path: Path) -> list[str]:
 def test_no_test_skips_but_through_missing():
     test_files = [path for path in sorted(TESTS.rglob("*.py")) if path.name != "conftest.py"]
     offenders = [hit for path in test_files for hit in direct_skips(path)]
-    assert offenders == [], "skip through conftest.missing() instead"
+    assert offenders == [], "use conftest.missing(), or @pytest.mark.mysql_only/embedded_only for a one-stack test"
 
 
 _probe_runs: dict[bool, subprocess.CompletedProcess] = {}
@@ -90,3 +90,16 @@ def test_an_absent_installable_service_fails_under_ci(tmp_path):
     assert result.returncode == 1, result.stdout
     assert "1 failed, 1 passed, 1 skipped" in result.stdout, result.stdout
     assert "the service is not installed; under CI=true this is a failure, not a skip" in result.stdout
+
+
+# --- a test about one stack is deselected on the other, never skipped ----------------------------
+
+
+@pytest.mark.embedded_only
+def test_an_embedded_only_test_runs_on_the_embedded_stack_alone(platform):
+    assert platform.name == "embedded"
+
+
+@pytest.mark.mysql_only
+def test_a_mysql_only_test_runs_on_the_mysql_stack_alone(platform):
+    assert platform.is_mysql
