@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from http import HTTPStatus
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import NotFound, PayloadTooLarge, StudyHubError
+from studyhub.core.logs import safe_request_id
 from studyhub.core.routing import load_routing
 
 from .gateway import FunctionGateway, GatewayResponse, error
@@ -35,7 +35,9 @@ class FrontDoor:
         for name in names:
             self.gateways[routing.functions[name].prefix.strip("/")] = FunctionGateway(name, load_app(name))
 
-    def route(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> GatewayResponse:
+    def route(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
+    ) -> GatewayResponse:
         if path.startswith(self.prefix + "/") or path == self.prefix:
             path = path[len(self.prefix) :] or "/"
         if len(path) > 1 and path.endswith("/"):
@@ -47,7 +49,7 @@ class FrontDoor:
         gateway = self.gateways.get(group) or self.gateways.get("")
         if gateway is None:
             return error(NotFound("接口不存在", code="not_found"))
-        return gateway.handle(method, path, query, headers, body)
+        return gateway.handle(method, path, query, headers, body, source_ip)
 
     def media(self, key: str, method: str) -> GatewayResponse:
         from studyhub.clients.storage import get_storage
@@ -78,7 +80,7 @@ class FrontDoor:
         }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
-        headers.setdefault("X-Request-Id", uuid.uuid4().hex)
+        headers["X-Request-Id"] = safe_request_id(headers.get("X-Request-Id"))  # echoed and logged: bounded
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -88,7 +90,7 @@ class FrontDoor:
         else:
             body = environ["wsgi.input"].read(length) if length else b""
             try:
-                response = self.route(method, path, query, headers, body)
+                response = self.route(method, path, query, headers, body, environ.get("REMOTE_ADDR") or "")
             except Exception:  # noqa: BLE001 - the front door must answer JSON whatever happens
                 log.exception("front door error %s %s", method, path)
                 response = error(StudyHubError())

@@ -54,7 +54,11 @@ class FunctionGateway:
         self.matcher = RouteMatcher(list(app.routes))
         self.binary_types = {t.lower() for t in app.api.binary_types}
 
-    def make_event(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict:
+    def make_event(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
+    ) -> dict:
+        """``source_ip``: the socket's peer, where API Gateway puts the caller's address; the
+        ``X-Forwarded-For`` header passes through (``Req.client_address`` decides whom to believe)."""
         match = self.matcher.match_route(path)  # ValueError: no route
         multi = parse_qs(query, keep_blank_values=True) if query else None
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -75,15 +79,17 @@ class FunctionGateway:
                 "path": PUBLIC_PREFIX + path,
                 "stage": PUBLIC_PREFIX.strip("/"),
                 "requestId": lowered.get("x-request-id") or str(uuid.uuid4()),
-                "identity": {"sourceIp": lowered.get("x-real-ip", "127.0.0.1")},
+                "identity": {"sourceIp": source_ip},
             },
             "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,
             "isBase64Encoded": bool(body) and binary,
         }
 
-    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> GatewayResponse:
+    def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
+    ) -> GatewayResponse:
         try:
-            event = self.make_event(method, path, query, headers, body)
+            event = self.make_event(method, path, query, headers, body, source_ip)
         except ValueError:
             return error(NotFound("接口不存在", code="not_found"))
         allowed = self.routes[event["resource"]]

@@ -65,7 +65,9 @@ def serve(
             threads=threads,
             ident="studyhub",
             max_request_body_size=settings.max_body_bytes + 1024 * 1024,
-            clear_untrusted_proxy_headers=True,
+            # X-Forwarded-For reaches the app, which believes it only from TRUSTED_PROXIES
+            # (http/client_address.py); waitress would drop it from every peer, Nginx's included.
+            clear_untrusted_proxy_headers=False,
         )
         server.run()  # idle connections closed after 30 s, 1,000 at most (local/wsgi_server.py)
     finally:

@@ -245,11 +245,17 @@ def platform(stack):
 class ApiClient:
     """Talks HTTP to the front door in-process (WSGI), as a frontend would through ``/api``."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, remote_addr: str = "127.0.0.1") -> None:
         import httpx
 
-        self.http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver")
+        self.app = app
+        transport = httpx.WSGITransport(app=app, remote_addr=remote_addr)
+        self.http = httpx.Client(transport=transport, base_url="http://testserver")
         self.token: str | None = None
+
+    def from_address(self, remote_addr: str) -> ApiClient:
+        """The same front door, reached from another socket peer (the WSGI ``REMOTE_ADDR``)."""
+        return ApiClient(self.app, remote_addr)
 
     def _headers(self, headers, token):
         out = {"Accept": "application/json"}
@@ -279,7 +285,7 @@ class ApiClient:
 
     def as_user(self, user) -> ApiClient:
         clone = ApiClient.__new__(ApiClient)
-        clone.http = self.http
+        clone.app, clone.http = self.app, self.http
         clone.token = token_for(user)
         return clone
 

@@ -2,6 +2,7 @@
 
 from chalice import Response
 
+from studyhub.domain import ratelimit
 from studyhub.domain.schema import FileUrlPublic
 from studyhub.domain.users import addresses, areas, login, users
 from studyhub.domain.users.schemas import (
@@ -37,6 +38,7 @@ api.health()
     errors=(400, 429),
 )
 def captcha(req: Req, uuid: str):
+    ratelimit.limit_captcha(req.client_address)
     image = login.new_captcha(uuid)
     return Response(body=image, status_code=200, headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
 
@@ -45,6 +47,7 @@ def captcha(req: Req, uuid: str):
     "/users/login", methods=["POST"], auth="none", body=LoginIn, response=LoginResult, summary="登录", errors=(429,)
 )
 def login_view(req: Req):
+    ratelimit.limit_login(req.client_address)  # every attempt, whatever the username
     return login.login(req.session, req.json())
 
 

@@ -8,6 +8,7 @@ raises ``Unavailable("cache")`` within ``BACKEND_TIMEOUT_SECONDS`` (connect or a
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ class Cache(Protocol):
     def delete(self, key: str) -> None: ...
     def pop(self, key: str) -> Any: ...
     def incr(self, key: str, ttl: int) -> int: ...
+    def incr_window(self, key: str, window_seconds: int) -> tuple[int, int]: ...
     def ttl(self, key: str) -> int | None: ...
     def ping(self) -> None: ...
 
@@ -77,6 +79,19 @@ class RedisCache:
 
         return int(self._call(run))
 
+    def incr_window(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """A fixed-window counter: ``(hits in this window, seconds until it ends)``, atomically."""
+
+        def run() -> tuple[int, int]:
+            pipe = self._client.pipeline(transaction=True)  # MULTI/EXEC: no other client in between
+            pipe.incr(self._k(key))
+            pipe.expire(self._k(key), window_seconds, nx=True)  # the window starts at its first hit
+            pipe.ttl(self._k(key))
+            count, _, remaining = pipe.execute()
+            return int(count), int(remaining) if remaining and remaining > 0 else window_seconds
+
+        return self._call(run)
+
     def ttl(self, key: str) -> int | None:
         remaining = self._call(self._client.ttl, self._k(key))
         return remaining if remaining and remaining > 0 else None
@@ -124,6 +139,19 @@ class EmbeddedCache:
             remaining = None if expire_at is None else max(0.001, expire_at - time.time())
             self._cache.set(k, value + 1, expire=remaining)
             return value + 1
+
+    def incr_window(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """A fixed-window counter: ``(hits in this window, seconds until it ends)``. diskcache's
+        ``transact`` is an SQLite write transaction, so concurrent processes count every hit once."""
+        k = self._k(key)
+        with self._cache.transact():
+            value, expire_at = self._cache.get(k, default=None, expire_time=True) or (None, None)
+            now = time.time()
+            if value is None or expire_at is None or expire_at <= now:
+                self._cache.set(k, 1, expire=window_seconds)
+                return 1, window_seconds
+            self._cache.set(k, value + 1, expire=expire_at - now)
+            return value + 1, max(1, math.ceil(expire_at - now))
 
     def ttl(self, key: str) -> int | None:
         value, expire_at = self._cache.get(self._k(key), default=None, expire_time=True) or (None, None)

@@ -2,7 +2,9 @@
 (as the seed's ``LOGGING`` had) or JSON lines with ``LOG_FORMAT=json``.
 
 Request lines carry request id, method, path, status, duration and user id. A filter scrubs
-anything that looks like a password, token or key before a record is written anywhere.
+anything that looks like a password, token or key before a record is written anywhere. What a
+client wrote (a path, a request id, an exception's message) is escaped, so it can't start a line
+of its own: one record is one line, its traceback's lines indented under it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import logging
 import logging.handlers
 import re
 import threading
+import traceback
+import uuid
+from types import TracebackType
 
 from studyhub.core.config import get_settings
 
@@ -24,6 +29,53 @@ _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PR
 _URL_CREDENTIALS = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
 _AUTH_HEADER = re.compile(r"(?i)\b(bearer|jwt|basic)\s+[A-Za-z0-9._~+/=-]+")
 _KEY_VALUE = re.compile(r"(?i)(password|passwd|pwd|secret|token|private_key|api_key)(\"?\s*[:=]\s*\"?)([^\s\"',&}]+)")
+
+
+# Anything that ends a line for some reader: C0 (\n, \r, \v, \f, \x1c-\x1e...), DEL, C1 (NEL) and
+# the Unicode line and paragraph separators (str.splitlines breaks on all of them).
+_LINE_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_REQUEST_ID = re.compile(r"[!-~]{1,64}")  # printable ASCII, no space
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def escape(text: str) -> str:
+    """``text`` on one line: control characters become ``\\n``, ``\\r``, ``\\t``, ``\\xNN``, ``\\uNNNN``."""
+    return _LINE_BREAKERS.sub(_escaped, text)
+
+
+def safe_request_id(value: str | None) -> str:
+    """The client's ``X-Request-Id`` when it is 1-64 printable ASCII characters, else a new one."""
+    if value and _REQUEST_ID.fullmatch(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def _escape_exception_messages(exc: traceback.TracebackException) -> None:
+    """Tracebacks keep their lines; the messages inside them (``ValueError: <input>``) are escaped."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        message = getattr(current, "_str", None)  # the message line's text (CPython 3.5+)
+        if isinstance(message, str):
+            setattr(current, "_str", escape(message))  # noqa: B010 - a private field, not typed
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        stack.extend(getattr(current, "exceptions", None) or ())
+
+
+def format_exception(exc_info: tuple[type[BaseException], BaseException, TracebackType | None]) -> str:
+    exc = traceback.TracebackException(*exc_info)
+    _escape_exception_messages(exc)
+    lines = "".join(exc.format()).rstrip("\n").split("\n")
+    return "\n".join("    " + escape(line) for line in lines)  # indented: never mistaken for a record
 
 
 def scrub(text: str) -> str:
@@ -44,12 +96,21 @@ class ScrubFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        base = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        line = escape(super().formatMessage(record))
         if getattr(record, "request_id", None):
-            parts = " ".join(f"{k}={getattr(record, k, None)}" for k in REQUEST_FIELDS)
-            base = f"{base} {parts}"
-        return scrub(base)
+            parts = " ".join(f"{k}={escape(str(getattr(record, k, None)))}" for k in REQUEST_FIELDS)
+            line = f"{line} {parts}"
+        return line
+
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802 - logging's name
+        return format_exception(ei) if ei[1] is not None else super().formatException(ei)
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return "\n".join("    " + escape(line) for line in stack_info.split("\n"))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -65,7 +126,9 @@ class JsonFormatter(logging.Formatter):
                 data[key] = getattr(record, key)
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return scrub(json.dumps(data, ensure_ascii=False, default=str))
+        # json escapes C0; the other line breakers (NEL, U+2028, U+2029) are escaped here
+        text = json.dumps(data, ensure_ascii=False, default=str)
+        return scrub(_LINE_BREAKERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def setup_logging(force: bool = False) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from functools import wraps
@@ -29,6 +28,7 @@ from typing import Any
 from chalice import Response
 
 from studyhub.core import errors
+from studyhub.core.logs import safe_request_id
 from studyhub.http.app import StudyHubApp
 from studyhub.http.params import path_id
 from studyhub.http.request import Req
@@ -110,7 +110,7 @@ class Api:
     # running a view ---------------------------------------------------------------------------
     def dispatch(self, view: View, params: dict[str, Any], *, ids: set[str], db: bool, retry: bool) -> Response:
         request = self.app.current_request
-        request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        request_id = safe_request_id(request.headers.get("x-request-id"))  # echoed and logged: bounded
         started = time.perf_counter()
         req = Req(request, request_id)
         try:

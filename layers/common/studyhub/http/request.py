@@ -66,6 +66,15 @@ class Req:
         return path.rstrip("/") or "/"
 
     @property
+    def client_address(self) -> str:
+        """Who is calling, for per-client limits: see ``http/client_address.py``."""
+        from studyhub.http.client_address import client_address
+
+        identity = (self.raw.context or {}).get("identity") or {}
+        forwarded_for = self.headers.get("x-forwarded-for")
+        return client_address(identity.get("sourceIp"), forwarded_for, get_settings().trusted_proxies)
+
+    @property
     def session(self) -> Session:
         if self._session is None:
             self._session = self._session_factory()
