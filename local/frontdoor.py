@@ -52,10 +52,10 @@ class FrontDoor:
         return gateway.handle(method, path, query, headers, body, source_ip)
 
     def media(self, key: str, method: str) -> GatewayResponse:
-        from studyhub.clients.storage import get_storage
+        from studyhub.clients.storage import check_key, get_storage
 
         try:
-            data = get_storage().open(key)
+            data = get_storage().open(check_key(key))  # a NUL or ".." names no file: 404, whatever the store
         except StudyHubError as err:
             return error(err)
         mime = MEDIA_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")

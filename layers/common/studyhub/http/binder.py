@@ -34,6 +34,7 @@ from studyhub.http.params import path_id
 from studyhub.http.request import Req
 from studyhub.http.responses import error_response, json_response, to_response
 from studyhub.http.routedoc import Operation, RouteDoc
+from studyhub.http.text_input import check_params
 
 log = logging.getLogger("studyhub.request")
 
@@ -115,6 +116,8 @@ class Api:
         req = Req(request, request_id)
         try:
             params = {k: path_id(v) if k in ids else v for k, v in params.items()}
+            check_params({k: v for k, v in params.items() if k not in ids})  # no NUL, no lone surrogate
+            check_params(req.query)
             if not db:
                 response = to_response(view(req, **params))
             elif retry:

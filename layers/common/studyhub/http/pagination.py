@@ -3,36 +3,53 @@ previous, results}`` out, with links under ``/api`` that keep the other query pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from studyhub.core import errors
+from studyhub.core.urls import absolute
 from studyhub.http.request import Req
+
+# The deepest row a list or a search may reach (``page × size``, ``offset + limit``): what
+# Elasticsearch's index.max_result_window allows, and far below anything that could overflow a
+# database's OFFSET or make the embedded index allocate for it.
+MAX_WINDOW = 10_000
+WINDOW_MESSAGE = f"只能浏览前 {MAX_WINDOW} 条结果，请缩小查询范围。"
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def _positive_int(query: dict[str, str], name: str, default: int, *, allow_zero: bool = False) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise errors.Invalid.field(name, "请填写合法的整数值。", code="invalid_pagination") from None
+    raw = raw.strip()
+    if not _INTEGER.fullmatch(raw):
+        raise errors.Invalid.field(name, "请填写合法的整数值。", code="invalid_pagination")
+    # past 18 digits a number is beyond every cap and window: it is never parsed whole
+    sign = -1 if raw.startswith("-") else 1
+    digits = raw.lstrip("+-").lstrip("0") or "0"
+    value = sign * (int(digits) if len(digits) <= 18 else 10**18)
     if value < 0 or (value == 0 and not allow_zero):
         raise errors.Invalid.field(name, "必须是正整数。", code="invalid_pagination")
     return value
 
 
 def page_window(req: Req, *, default_size: int = 10, max_size: int = 100) -> tuple[int, int, str]:
-    """``(offset, limit, style)`` from ``page``/``size`` or ``limit``/``offset``."""
+    """``(offset, limit, style)`` from ``page``/``size`` or ``limit``/``offset``, checked once here:
+    the window served (``size``/``limit`` capped at ``max_size``) ends within ``MAX_WINDOW``."""
     query = req.query
     if "limit" in query or "offset" in query:
         limit = min(_positive_int(query, "limit", default_size), max_size)
         offset = _positive_int(query, "offset", 0, allow_zero=True)
+        if offset + limit > MAX_WINDOW:
+            raise errors.Invalid.field("offset", WINDOW_MESSAGE, code="invalid_pagination")
         return offset, limit, "limit"
     size = min(_positive_int(query, "size", default_size), max_size)
     page = _positive_int(query, "page", 1)
+    if page * size > MAX_WINDOW:
+        raise errors.Invalid.field("page", WINDOW_MESSAGE, code="invalid_pagination")
     return (page - 1) * size, size, "page"
 
 
@@ -51,7 +68,7 @@ def page_links(req: Req, offset: int, limit: int, style: str, count: int) -> tup
             if new_offset == 0:
                 params.pop("page")
         qs = urlencode(params)
-        return req.public_path + ("?" + qs if qs else "")
+        return absolute(req.public_path + ("?" + qs if qs else ""))  # on PUBLIC_BASE_URL when set
 
     nxt = link(offset + limit) if offset + limit < count else None
     prev = link(max(0, offset - limit)) if offset > 0 else None

@@ -41,6 +41,8 @@ def int_param(query: dict[str, str], name: str, *, low: int | None = None, high:
         value = int(raw)
     except ValueError:
         raise errors.Invalid.field(name, "请填写合法的整数值。", code="invalid_filter") from None
+    if abs(value) > MAX_ID:  # no id or option is that large; a database can't bind it either
+        raise errors.Invalid.field(name, "数值超出范围。", code="invalid_filter")
     if (low is not None and value < low) or (high is not None and value > high):
         message = f"必须是 {low} 到 {high} 之间的整数。" if high is not None else "不是合法的选项。"
         raise errors.Invalid.field(name, message, code="invalid_filter")

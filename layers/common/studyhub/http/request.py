@@ -114,21 +114,27 @@ class Req:
 
     def json(self) -> dict[str, Any]:
         if self._json is None:
+            from studyhub.http.text_input import check_json_depth, check_json_text
+
             raw = self.body_bytes()
+            body: Any
             if not raw.strip():
-                self._json = {}
+                body = {}
             elif self.content_type not in ("application/json", ""):
                 if self.content_type == "application/x-www-form-urlencoded":
-                    self._json = dict(parse_qsl(raw.decode("utf-8", "replace")))
+                    body = dict(parse_qsl(raw.decode("utf-8", "replace")))
                 else:
                     raise errors.UnsupportedMediaType(f"不支持的媒体类型：{self.content_type}")
             else:
+                check_json_depth(raw)  # before json.loads recurses into it
                 try:
-                    self._json = json.loads(raw)
+                    body = json.loads(raw)
                 except ValueError:
                     raise errors.Invalid("JSON 格式错误", code="parse_error") from None
-            if not isinstance(self._json, dict):
+            if not isinstance(body, dict):
                 raise errors.Invalid("请求体必须是 JSON 对象", code="parse_error")
+            check_json_text(body)  # keys and values: no NUL, no lone surrogate
+            self._json = body
         return self._json
 
     def parse(self, model: type[M]) -> M:

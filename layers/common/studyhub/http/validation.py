@@ -32,6 +32,22 @@ _MESSAGES = {
 }
 
 
+# Messages that name the limit the value broke (``ctx`` holds it).
+_LIMIT_MESSAGES = {
+    "string_too_long": "最多 {max_length} 个字符。",
+    "too_long": "最多 {max_length} 项。",
+}
+
+
+def _message(item: Any) -> str:
+    ctx = item.get("ctx") or {}
+    if item["type"] == "value_error" and ctx.get("message"):
+        return str(ctx["message"])
+    if item["type"] in _LIMIT_MESSAGES and "max_length" in ctx:
+        return _LIMIT_MESSAGES[item["type"]].format(max_length=ctx["max_length"])
+    return str(_MESSAGES.get(item["type"], item["msg"]))
+
+
 def validate(model: type[M], data: Any) -> M:
     from pydantic import ValidationError
 
@@ -42,6 +58,5 @@ def validate(model: type[M], data: Any) -> M:
         for item in error.errors():
             loc = [str(p) for p in item["loc"]]
             name = loc[0] if loc else "non_field_errors"
-            message = item.get("ctx", {}).get("message") if item["type"] == "value_error" else None
-            field_errors.setdefault(name, []).append(str(message or _MESSAGES.get(item["type"], item["msg"])))
+            field_errors.setdefault(name, []).append(_message(item))
         raise errors.Invalid("请求参数有误", code="invalid", errors=field_errors) from None

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from studyhub.clients.search.base import Hit, SearchPage, TopicDoc
+from studyhub.clients.search.base import MAX_RESULT_WINDOW, Hit, SearchPage, TopicDoc
 from studyhub.clients.search.text import escape_html, highlight, index_tokens, query_terms, segmenter
 from studyhub.core.errors import Unavailable
 
@@ -252,6 +252,12 @@ class EmbeddedSearch:
                 ]
             )
         searcher = index.searcher()
+        # tantivy allocates for offset + limit up front (2^31 aborts the process, 2^63 panics):
+        # the window is bounded where the request is parsed; past it, count only.
+        offset = min(max(offset, 0), MAX_RESULT_WINDOW)
+        limit = max(0, min(limit, MAX_RESULT_WINDOW - offset))
+        if limit == 0:
+            return SearchPage(searcher.search(query, 1, count=True).count, [])  # type: ignore[attr-defined]
         if terms:  # BM25, best first
             result = searcher.search(query, limit, count=True, offset=offset)
         else:

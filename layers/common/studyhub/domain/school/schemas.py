@@ -11,18 +11,22 @@ from studyhub.domain.users.schemas import UserPublic
 from studyhub.domain.users.usernames import NewUsername
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# A TEXT column holds 65,535 bytes on MySQL: 5,000 characters fit even at 4 bytes each (utf8mb4).
+SLOGAN_MAX = 5000
+# Ids of one request go into one IN (...) query: SQLite binds at most 32,766 parameters.
+MEMBERS_MAX = 2000
 
 
 class ClassIn(Body):
     name: str = Field(min_length=1, max_length=30)
-    slogan: str | None = None
-    member: list[Id] | None = None
+    slogan: str | None = Field(default=None, max_length=SLOGAN_MAX)
+    member: list[Id] | None = Field(default=None, max_length=MEMBERS_MAX)
 
 
 class ClassPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=30)
-    slogan: str | None = None
-    member: list[Id] | None = None
+    slogan: str | None = Field(default=None, max_length=SLOGAN_MAX)
+    member: list[Id] | None = Field(default=None, max_length=MEMBERS_MAX)
 
 
 class StudentIn(Body):

@@ -1,5 +1,5 @@
 """The cart: private to its owner (others' rows are 404); one row per commodity, whose number
-grows when the same commodity is posted again."""
+grows when the same commodity is posted again; rows of a deleted commodity are gone (404)."""
 
 from __future__ import annotations
 
@@ -34,17 +34,23 @@ def serialize(row: ShoppingCart, commodity: Commodity) -> dict[str, Any]:
     }
 
 
-def owned_query(caller: User) -> Select[ShoppingCart]:
+def live_rows(caller: User) -> Select[ShoppingCart]:
+    """The caller's cart rows whose commodity is still for sale: a row of a deleted commodity
+    has left the cart (listed, read, changed and ordered never again)."""
     return (
         select(ShoppingCart)
-        .where(ShoppingCart.user_id == caller.id)
-        .order_by(ShoppingCart.update_time.desc(), ShoppingCart.id.desc())
+        .join(Commodity, Commodity.id == ShoppingCart.commodity_id)
+        .where(ShoppingCart.user_id == caller.id, Commodity.is_delete.is_(False))
     )
 
 
+def owned_query(caller: User) -> Select[ShoppingCart]:
+    return live_rows(caller).order_by(ShoppingCart.update_time.desc(), ShoppingCart.id.desc())
+
+
 def get_owned(session: Session, caller: User, cart_id: int) -> ShoppingCart:
-    row = session.get(ShoppingCart, cart_id)
-    if row is None or row.user_id != caller.id:
+    row = session.scalar(live_rows(caller).where(ShoppingCart.id == cart_id))
+    if row is None:
         raise errors.NotFound()
     return row
 

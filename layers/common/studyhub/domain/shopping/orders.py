@@ -45,7 +45,7 @@ from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, UNPAID, Commodity, Order, OrderGoods, ShoppingCart
 from studyhub.models.users import Address, User
 
-from .schemas import MAX_PRICE, OrderIn
+from .schemas import MAX_PRICE, MIN_PRICE, OrderIn
 
 ORDER_ID_ATTEMPTS = 5
 log = logging.getLogger("studyhub.orders")
@@ -158,7 +158,11 @@ def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]
     lines = sorted(lines, key=lambda line: line.commodity_id)  # one lock order for everyone
     for line in lines:
         if not _take_stock(session, line.commodity_id, line.number):
-            name = session.scalar(select(Commodity.name).where(Commodity.id == line.commodity_id))
+            name, deleted = session.execute(
+                select(Commodity.name, Commodity.is_delete).where(Commodity.id == line.commodity_id)
+            ).one()
+            if deleted:  # its cart row has left the cart, as if it were never there
+                raise errors.Invalid.field("cart", "购物车中没有这些商品。", code="invalid_cart")
             raise errors.Invalid("商品库存不足", code="insufficient_stock", errors={"cart": [f"「{name}」库存不足。"]})
 
     # Our own UPDATEs made these rows current in this transaction: the prices read are the
@@ -175,6 +179,8 @@ def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]
     total_amount = sum((commodities[line.commodity_id][1] * line.number for line in lines), Decimal("0.00"))
     if total_amount > MAX_PRICE:
         raise errors.Invalid.field("cart", "订单金额超出上限。", code="order_too_large")
+    if total_amount < MIN_PRICE:  # a commodity priced 0.00 before prices had a minimum
+        raise errors.Invalid.field("cart", f"订单金额不能低于 {MIN_PRICE} 元。", code="order_too_small")
 
     order = _insert_order(session, caller, address_text(address), total_count, total_amount, body.pay_method)
     goods = [

@@ -29,6 +29,7 @@ from studyhub.models.shopping import PAID, UNPAID, Order, Payment
 from studyhub.models.users import User
 
 from .orders import get_owned, pay_deadline
+from .schemas import MIN_PRICE
 
 log = logging.getLogger("studyhub.shopping.payments")
 ORDER_ID_MAX = 32  # orders.order_id
@@ -71,6 +72,8 @@ def pay_url(session: Session, caller: User, order_id: str) -> dict[str, str]:
     deadline = pay_deadline(order)
     if order.status != UNPAID or deadline <= utcnow():
         raise errors.NotFound("订单不存在或不是待支付状态", code="not_found")
+    if order.total_amount < MIN_PRICE:  # placed before the minimum: Alipay would refuse to take it
+        raise errors.Conflict(f"订单金额低于 {MIN_PRICE} 元，无法在线支付", code="order_too_small")
     local_deadline = deadline.astimezone(ZoneInfo(get_settings().time_zone))
     url = alipay.page_pay_url(
         order.order_id, order.total_amount, f"StudyHub 订单 {order.order_id}", time_expire=local_deadline

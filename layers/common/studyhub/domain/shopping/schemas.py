@@ -11,6 +11,10 @@ from pydantic import ConfigDict, Field, field_validator
 from studyhub.domain.schema import Body, Id, Money, Public
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
+MIN_PRICE = Decimal("0.01")  # Alipay's smallest amount: a free commodity could never be paid for
+# A TEXT column holds 65,535 bytes on MySQL: 16,000 characters fit even at 4 bytes each (utf8mb4).
+DESCRIPTION_MAX = 16000
+MAX_ORDER_LINES = 200  # cart rows of one order: one IN (...) query, far below any bind limit
 MAX_STOCK = 2_147_483_647
 MAX_CART_NUMBER = 9999
 IMAGE_URL = r"^(https?://|/)\S+$"  # an absolute http(s) URL or a path on this site
@@ -25,8 +29,8 @@ def _price(value: object) -> Decimal | None:
         price = Decimal(str(value))
     except InvalidOperation:
         raise ValueError("请填写合法的价格。") from None
-    if not price.is_finite() or price < 0 or price > MAX_PRICE:
-        raise ValueError("价格必须在 0 到 99999999.99 之间。")
+    if not price.is_finite() or price < MIN_PRICE or price > MAX_PRICE:
+        raise ValueError(f"价格必须在 {MIN_PRICE} 到 {MAX_PRICE} 之间。")
     if price != price.quantize(Decimal("0.01")):
         raise ValueError("价格最多两位小数。")
     return price.quantize(Decimal("0.01"))
@@ -36,7 +40,7 @@ class CommodityIn(Body):
     name: str = Field(min_length=1, max_length=200)
     price: Decimal
     stock: int = Field(default=0, ge=0, le=MAX_STOCK)
-    description: str = Field(default="", max_length=20000)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
     image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
 
     _check_price = field_validator("price", mode="before")(_price)
@@ -46,7 +50,7 @@ class CommodityPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     price: Decimal | None = None
     stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
-    description: str | None = Field(default=None, max_length=20000)
+    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
     image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
 
     _check_price = field_validator("price", mode="before")(_price)
@@ -62,7 +66,7 @@ class CartUpdate(Body):
 
 
 class OrderIn(Body):
-    cart: list[Id]
+    cart: list[Id] = Field(max_length=MAX_ORDER_LINES)
     address: Id
     pay_method: Literal[1, 2]
 

@@ -11,6 +11,7 @@ from studyhub.domain.users.passwords import GivenPassword, NewPassword
 from studyhub.domain.users.usernames import NewUsername
 
 MOBILE_PATTERN = r"^1[3-9]\d{9}$"
+GROUPS_MAX = 20  # there are two groups; a bounded list never becomes a huge IN (...) query
 
 
 class UserCreate(Body):
@@ -18,14 +19,14 @@ class UserCreate(Body):
     password: NewPassword
     email: str = Field(default="", max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     first_name: str = Field(default="", max_length=150)
-    groups: list[Id] = Field(default_factory=list)
+    groups: list[Id] = Field(default_factory=list, max_length=GROUPS_MAX)
     is_superuser: StrictBool = False
 
 
 class UserUpdate(Body):
     email: str | None = Field(default=None, max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     first_name: str | None = Field(default=None, max_length=150)
-    groups: list[Id] | None = None
+    groups: list[Id] | None = Field(default=None, max_length=GROUPS_MAX)
     is_active: StrictBool | None = None
     is_superuser: StrictBool | None = None
 
