@@ -23,7 +23,7 @@ def usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
     rows = session.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
-    return {user_id: username for user_id, username in rows}
+    return {row.id: row.username for row in rows}
 
 
 def serialize(article: Article, user_name: str | None) -> dict[str, Any]:
