@@ -463,10 +463,9 @@ def test_an_upload_to_a_hung_storage_is_503_in_time_and_stores_nothing(client, s
     assert not profile.get("avatar")  # nothing half-stored: the profile still has no avatar
 
 
+@pytest.mark.embedded_only  # SQLite's lock
 def test_a_locked_sqlite_database_is_503_in_time(client, student, monkeypatch, platform):
     """Another process holds SQLite's write lock: a write waits the busy timeout, then 503."""
-    if platform.is_mysql:
-        pytest.skip("SQLite's lock: the embedded stack only")
     import sqlite3
 
     from conftest import reset_clients, token_for
