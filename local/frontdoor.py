@@ -17,6 +17,7 @@ from studyhub.core.config import get_settings
 from studyhub.core.errors import NotFound, PayloadTooLarge, StudyHubError
 from studyhub.core.logs import safe_request_id
 from studyhub.core.routing import load_routing
+from studyhub.http.response_headers import for_request, merge
 
 from .gateway import FunctionGateway, GatewayResponse, error
 from .loader import load_app
@@ -95,8 +96,9 @@ class FrontDoor:
                 log.exception("front door error %s %s", method, path)
                 response = error(StudyHubError())
         status_line = f"{response.status} {HTTPStatus(response.status).phrase}"
-        names = {k.lower() for k, _ in response.headers}
-        out = list(response.headers)
+        # every answer, the front door's own (404, 413, media) included: nosniff, CORS, no-store
+        out = merge(response.headers, for_request({k.lower(): v for k, v in headers.items()}))
+        names = {k.lower() for k, _ in out}
         if "x-request-id" not in names:
             out.append(("X-Request-Id", headers["X-Request-Id"]))
         out.append(("Content-Length", str(len(response.body))))  # HEAD: the length GET would send

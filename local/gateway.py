@@ -95,9 +95,7 @@ class FunctionGateway:
         allowed = self.routes[event["resource"]]
         if method == "HEAD" and "GET" in allowed:
             event["httpMethod"] = event["requestContext"]["httpMethod"] = "GET"
-        elif method == "OPTIONS":
-            return GatewayResponse(204, [("Allow", ", ".join(sorted(allowed) + ["OPTIONS"]))], b"")
-        elif method not in allowed:
+        elif method not in allowed and method != "OPTIONS":  # OPTIONS: the app answers preflights
             return error(MethodNotAllowed(f"不支持的请求方法：{method}"), {"Allow": ", ".join(sorted(allowed))})
         result = self.app(event, LambdaContext(f"studyhub-{self.name}"))
         raw = result.get("body") or ""

@@ -17,6 +17,15 @@ JSON_TYPE = '"application/json; charset=utf-8"'
 # Nginx's own answers carry the request id too (a function echoes the one it was given).
 REQUEST_ID_HEADER = "add_header X-Request-Id $studyhub_request_id always;"
 NOSNIFF_HEADER = "add_header X-Content-Type-Options nosniff always;"
+# Nginx's own answers follow the functions' header rules (studyhub.http.response_headers): CORS
+# for an allowed origin (the maps below, from the same rule), no-store for authenticated requests.
+# An empty value sends no header, so a disallowed origin gets no Access-Control-* header.
+EDGE_HEADERS = (
+    "add_header Access-Control-Allow-Origin $studyhub_cors_origin always; "
+    "add_header Access-Control-Expose-Headers $studyhub_cors_expose always; "
+    "add_header Vary Origin always; "
+    "add_header Cache-Control $studyhub_no_store always;"
+)
 # Client connections idle (or sending a request) this long are closed, like the WSGI server's.
 CLIENT_IDLE_SECONDS = 30
 
@@ -34,7 +43,31 @@ def _json(error) -> str:
 def _json_return(status: int, error) -> str:
     # `return` takes its type from the URI's extension (`/api/media/x.png` -> image/png), else
     # default_type (octet-stream): an empty `types` map makes it always the JSON type.
-    return f"types {{ }} default_type {JSON_TYPE}; {REQUEST_ID_HEADER} {NOSNIFF_HEADER} return {status} {_json(error)};"
+    return (
+        f"types {{ }} default_type {JSON_TYPE}; {REQUEST_ID_HEADER} {NOSNIFF_HEADER} {EDGE_HEADERS} "
+        f"return {status} {_json(error)};"
+    )
+
+
+def _edge_header_maps() -> list[str]:
+    """The variables of ``EDGE_HEADERS``: the origin echoed when ``CORS_ALLOW_ORIGINS`` allows it
+    (its regular expression, as Python matches it), ``no-store`` when ``Authorization`` was sent.
+
+    Preflights are not answered here: they go to the function like any request (its app answers
+    them with the route's methods), so every front door answers them the same way."""
+    from studyhub.http.cors import EXPOSE_HEADERS, cors_policy
+
+    pattern = cors_policy().pattern
+    if pattern is not None and any(c in pattern for c in '"{};'):
+        raise ValueError(f"can't quote for nginx: {pattern}")
+    allowed = f' "~*{pattern}" $http_origin;' if pattern else ""
+    return [
+        f'map $http_origin $studyhub_cors_origin {{ default "";{allowed} }}',
+        f'map $studyhub_cors_origin $studyhub_cors_expose {{ default "{EXPOSE_HEADERS}"; "" ""; }}',
+        'map $http_authorization $studyhub_no_store { default "no-store"; "" ""; }',
+        # media from disk: cached a day, except for an authenticated request (no-store instead)
+        'map $http_authorization $studyhub_media_expires { default off; "" 1d; }',
+    ]
 
 
 def _upstream_timeout() -> int:
@@ -119,6 +152,7 @@ def render_config(
     add("log_format studyhub '$remote_addr [$time_iso8601] \"$request\" $status $body_bytes_sent '")
     add("                    'rid=$studyhub_request_id upstream=$upstream_addr rt=$request_time';")
     add("map $http_x_request_id $studyhub_request_id { default $http_x_request_id; '' $request_id; }")
+    lines.extend(_edge_header_maps())
     for name in routing.functions:
         add(f"upstream studyhub_{name} {{")
         for server in upstreams[name]:
@@ -166,7 +200,8 @@ def render_config(
         add("        autoindex off;")
         add("        add_header X-Content-Type-Options nosniff always;")
         add(f"        {REQUEST_ID_HEADER}")
-        add("        expires 1d;")
+        add(f"        {EDGE_HEADERS}")
+        add("        expires $studyhub_media_expires;")
         # a missing file (or directory) is the contract's 404, not Nginx's HTML page
         add("        error_page 403 404 = @not_found;")
         add("        error_page 405 = @not_allowed;")

@@ -19,6 +19,14 @@ then edits ``<out>/<name>/sam.json``:
   (API Gateway's ``MISSING_AUTHENTICATION_TOKEN`` 403) is ``404 not_found``, a body over the
   limit ``413 payload_too_large``, other 4xx keep their status with JSON, and 5xx (the function
   crashed or timed out) is ``503 service_unavailable`` naming the function, as Nginx answers.
+- **CORS**: every path gets an ``OPTIONS`` method integrated with the function like its other
+  methods. On AWS every group is its own API (its own origin), so even a deployed frontend
+  calls cross-origin. Chalice's ``CORSConfig`` would answer preflights in API Gateway itself, but
+  with one fixed ``Access-Control-Allow-Origin``; ``CORS_ALLOW_ORIGINS`` is a list with port
+  wildcards, so the app answers preflights (``StudyHubApp.__call__``, the same code as on the
+  local runtime and behind Nginx) and adds the CORS headers to every answer. API Gateway's own
+  answers above carry them only when the stage's ``CORS_ALLOW_ORIGINS`` is one fixed origin or
+  ``*`` (a gateway response can't match a list).
 - **bytecode**: ``deployment.zip`` gets a ``__pycache__/*.cpython-311.pyc`` beside every module,
   compiled with unchecked hashes (Lambda can't write bytecode and Chalice zips with 1980
   timestamps, so timestamp-checked ``.pyc`` would be stale; ``build_layer.py`` does the same for
@@ -111,8 +119,48 @@ def gateway_responses(function: str) -> dict:
     }
 
 
-def edit_template(template: dict, function: str) -> dict:
-    """Binary types and gateway responses on the REST API (functions with routes only)."""
+def gateway_cors_headers(cors_allow_origins: str | None) -> dict[str, str]:
+    """The CORS headers API Gateway's own answers can carry: a response parameter is a constant
+    or a request value, so only ``*`` (the caller's origin echoed) or one fixed origin."""
+    from studyhub.core.config import parse_cors_origins
+    from studyhub.http.cors import EXPOSE_HEADERS
+
+    origins = parse_cors_origins(cors_allow_origins)
+    if origins == ("*",):
+        origin = "method.request.header.origin"
+    elif len(origins) == 1 and not origins[0].endswith(":*"):
+        origin = f"'{origins[0]}'"
+    else:
+        return {}
+    return {
+        "gatewayresponse.header.Access-Control-Allow-Origin": origin,
+        "gatewayresponse.header.Access-Control-Expose-Headers": f"'{EXPOSE_HEADERS}'",
+        "gatewayresponse.header.Vary": "'Origin'",
+    }
+
+
+def add_preflights(body: dict) -> int:
+    """``OPTIONS`` on every path, to the function like the path's other methods: its app answers
+    the preflight from ``CORS_ALLOW_ORIGINS`` and the route's methods. How many were added."""
+    added = 0
+    for operations in body.get("paths", {}).values():
+        proxied = [op for op in operations.values() if isinstance(op, dict) and "x-amazon-apigateway-integration" in op]
+        if not proxied or "options" in operations:
+            continue
+        preflight = {
+            "responses": {"204": {"description": "CORS preflight, answered by the function"}},
+            "x-amazon-apigateway-integration": dict(proxied[0]["x-amazon-apigateway-integration"]),
+        }
+        if "parameters" in proxied[0]:
+            preflight["parameters"] = proxied[0]["parameters"]
+        operations["options"] = preflight
+        added += 1
+    return added
+
+
+def edit_template(template: dict, function: str, env: dict[str, str] | None = None) -> dict:
+    """Binary types, preflights and gateway responses on the REST API (functions with routes only);
+    ``env``: the stage's settings (``CORS_ALLOW_ORIGINS``)."""
     api = template.get("Resources", {}).get("RestAPI")
     if api is None:
         return template
@@ -120,7 +168,12 @@ def edit_template(template: dict, function: str) -> dict:
     types = body.setdefault("x-amazon-apigateway-binary-media-types", [])
     if BINARY_ANY not in types:
         types.append(BINARY_ANY)
-    body["x-amazon-apigateway-gateway-responses"] = gateway_responses(function)
+    add_preflights(body)
+    responses = gateway_responses(function)
+    cors = gateway_cors_headers((env or {}).get("CORS_ALLOW_ORIGINS"))
+    for response in responses.values():
+        response["responseParameters"].update(cors)
+    body["x-amazon-apigateway-gateway-responses"] = responses
     return template
 
 
@@ -213,7 +266,7 @@ def package_one(
     if result.returncode != 0:
         raise RuntimeError(f"chalice package failed for {name}:\n{result.stdout}\n{result.stderr}")
     template_path = target / "sam.json"
-    template = edit_template(json.loads(template_path.read_text(encoding="utf-8")), name)
+    template = edit_template(json.loads(template_path.read_text(encoding="utf-8")), name, env)
     template_path.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     add_bytecode(target / "deployment.zip")
     if layer_zip is not None:

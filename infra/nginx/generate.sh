@@ -10,6 +10,7 @@ args=()
 for fn in $("$python" -c "from studyhub.core.routing import load_routing; print(' '.join(load_routing().functions))"); do
   args+=(--upstream "$fn=$fn:8000")
 done
-# MAX_BODY_BYTES and BACKEND_TIMEOUT_SECONDS empty: the defaults, the same the containers use
-MAX_BODY_BYTES= BACKEND_TIMEOUT_SECONDS= "$python" -m studyhub nginx-config --listen 80 "${args[@]}" > infra/nginx/studyhub.conf
+# MAX_BODY_BYTES, BACKEND_TIMEOUT_SECONDS and CORS_ALLOW_ORIGINS empty: the defaults, the same the
+# containers use (CORS: Nginx's own error answers; the functions answer preflights themselves)
+MAX_BODY_BYTES= BACKEND_TIMEOUT_SECONDS= CORS_ALLOW_ORIGINS= "$python" -m studyhub nginx-config --listen 80 "${args[@]}" > infra/nginx/studyhub.conf
 echo "wrote infra/nginx/studyhub.conf"

@@ -81,10 +81,49 @@ def api_definition(packaged: Path, name: str) -> dict:
 def test_every_functions_api_routes_equal_routes_yaml(packaged, name):
     paths = api_definition(packaged, name)["paths"]
     declared = {
-        (path, method.upper()) for path, methods in paths.items() for method in methods if method != "parameters"
+        (path, method.upper())
+        for path, methods in paths.items()
+        for method in methods
+        if method not in ("parameters", "options")
     }
     expected = {(path, method) for path, methods in routing().functions[name].routes for method in methods}
     assert declared == expected
+
+
+@pytest.mark.parametrize("name", list(routing().functions))
+def test_every_path_sends_its_cors_preflight_to_the_function(packaged, name):
+    for path, operations in api_definition(packaged, name)["paths"].items():
+        route = next(op for method, op in operations.items() if method not in ("parameters", "options"))
+        integration = operations["options"]["x-amazon-apigateway-integration"]
+        assert integration == route["x-amazon-apigateway-integration"], path
+        assert integration["type"] == "aws_proxy"
+
+
+def _package_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("studyhub_aws_package", ROOT / "infra" / "aws" / "package.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_api_gateways_own_answers_carry_cors_only_when_a_gateway_response_can_express_it():
+    package = _package_module()
+    one = package.gateway_cors_headers("https://school.example.com")
+    assert one["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://school.example.com'"
+    assert one["gatewayresponse.header.Access-Control-Expose-Headers"] == "'X-Request-Id, Retry-After'"
+    anyone = package.gateway_cors_headers("*")
+    assert anyone["gatewayresponse.header.Access-Control-Allow-Origin"] == "method.request.header.origin"
+    # a list or a port wildcard can't be matched by API Gateway: its own answers carry none
+    assert package.gateway_cors_headers(None) == {}
+    assert package.gateway_cors_headers("https://a.example.com,https://b.example.com") == {}
+    template = {"Resources": {"RestAPI": {"Properties": {"DefinitionBody": {"paths": {}}}}}}
+    edited = package.edit_template(template, "users", {"CORS_ALLOW_ORIGINS": "https://school.example.com"})
+    responses = edited["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    for response in responses.values():
+        allow = response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        assert allow == "'https://school.example.com'"
 
 
 @pytest.mark.parametrize("name", list(routing().functions))
@@ -384,6 +423,22 @@ def test_json_and_multipart_bodies_arrive_base64_and_json_answers_stay_text(plat
     )
     assert status == 200, data
     assert json.loads(data)["data"].endswith(".png")
+
+
+def test_a_preflight_reaches_the_app_in_lambda_and_is_answered_with_the_routes_methods(platform, packaged):
+    types = api_definition(packaged, "users")["x-amazon-apigateway-binary-media-types"]
+    asked = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"}
+    status, headers, _ = api_gateway("users", types, "OPTIONS", "/users/users", headers=asked)
+    assert status == 204
+    assert headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert headers["access-control-allow-methods"] == "GET, POST"
+    assert "Authorization" in headers["access-control-allow-headers"]
+    assert headers["access-control-max-age"] == "600"
+    status, headers, _ = api_gateway("users", types, "GET", "/users/area", headers={"Origin": "http://localhost:5173"})
+    assert status == 200 and headers["access-control-allow-origin"] == "http://localhost:5173"
+    foreign = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"}
+    status, headers, _ = api_gateway("users", types, "OPTIONS", "/users/users", headers=foreign)
+    assert status == 204 and not [name for name in headers if name.startswith("access-control-")]
 
 
 # --- Celery on SQS (moto's server), fired by the scheduler's handler ---------------------------------

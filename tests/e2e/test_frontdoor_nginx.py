@@ -518,3 +518,67 @@ def test_errors_nginx_answers_itself_are_the_contracts_json(edge, request_bytes,
     assert headers["content-type"] == "application/json; charset=utf-8"
     assert headers["x-content-type-options"] == "nosniff"
     assert json.loads(body)["code"] == code
+
+
+# --- CORS and the headers of every answer (API.md §1), Nginx's own answers included --------------
+
+DEV_ORIGIN = "http://localhost:5173"
+
+
+def _access_control(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.startswith("access-control-")}
+
+
+def test_a_preflight_through_nginx_is_answered_by_the_function_with_the_routes_methods(http):
+    response = http.options(
+        "/api/users/users/1/",
+        headers={
+            "Origin": DEV_ORIGIN,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == DEV_ORIGIN
+    assert response.headers["access-control-allow-methods"] == "GET, PUT, PATCH, DELETE"
+    assert "Authorization" in response.headers["access-control-allow-headers"]
+    assert response.headers["access-control-max-age"] == "600"
+
+
+@pytest.mark.parametrize("path", ["/api/users/area", "/api/nope", "/nope.png", "/api/media/missing.png"])
+def test_every_answer_through_nginx_is_readable_by_an_allowed_origin_once(http, path):
+    response = http.get(path, headers={"Origin": DEV_ORIGIN})
+    assert response.headers.get_list("access-control-allow-origin") == [DEV_ORIGIN]  # never twice
+    assert response.headers["access-control-expose-headers"] == "X-Request-Id, Retry-After"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "Origin" in response.headers["vary"]
+
+
+def test_nginxs_own_413_is_readable_by_an_allowed_origin_and_not_by_another(http):
+    big = b"{" + b" " * (1024 * 1024 + 10) + b"}"
+    allowed = http.post("/api/users/login", content=big, headers={"Origin": DEV_ORIGIN})
+    assert allowed.status_code == 413 and allowed.headers["access-control-allow-origin"] == DEV_ORIGIN
+    other = http.post("/api/users/login", content=big, headers={"Origin": "https://evil.example"})
+    assert other.status_code == 413 and _access_control(other) == {}
+
+
+@pytest.mark.parametrize("path", ["/api/users/area", "/api/nope", "/api/media/missing.png"])
+def test_a_disallowed_origin_gets_no_access_control_header_through_nginx(http, path):
+    assert _access_control(http.get(path, headers={"Origin": "https://evil.example"})) == {}
+
+
+def test_media_from_disk_are_readable_cross_origin_and_no_store_when_authenticated(http, users_upstream):
+    folder = users_upstream.var_dir / "media" / "cors"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.png").write_bytes(_png(4, 4))
+    anonymous = http.get("/api/media/cors/a.png", headers={"Origin": DEV_ORIGIN})
+    assert anonymous.status_code == 200 and anonymous.headers["access-control-allow-origin"] == DEV_ORIGIN
+    assert anonymous.headers["cache-control"] == "max-age=86400"
+    authenticated = http.get("/api/media/cors/a.png", headers={"Authorization": "Bearer x"})
+    assert authenticated.headers.get_list("cache-control") == ["no-store"]
+
+
+def test_nginxs_own_answer_to_an_authenticated_request_is_no_store(http):
+    response = http.get("/api/nope", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 404 and response.headers["cache-control"] == "no-store"
+    assert "cache-control" not in http.get("/api/nope").headers

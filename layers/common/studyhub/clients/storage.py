@@ -49,8 +49,10 @@ def check_key(key: str) -> str:
 
 
 def _media_url(key: str) -> str:
+    from studyhub.core.urls import absolute
+
     base = get_settings().media_url
-    return base.rstrip("/") + "/" + key
+    return absolute(base.rstrip("/") + "/" + key)  # on PUBLIC_BASE_URL when set
 
 
 class FileStorage:

@@ -192,7 +192,9 @@ class FastDFSStorage:
             from studyhub.core.config import get_settings
 
             base = get_settings().media_url
-        return base.rstrip("/") + "/" + key.lstrip("/")
+        from studyhub.core.urls import absolute
+
+        return absolute(base.rstrip("/") + "/" + key.lstrip("/"))  # on PUBLIC_BASE_URL when set
 
     def ping(self) -> None:
         self._call(lambda client: client.list_all_groups())

@@ -7,6 +7,7 @@ state lives under ``var/`` (or ``STUDYHUB_VAR_DIR``). See API.md §7 and the REA
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -76,6 +77,32 @@ def _positive_float(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*")  # a frontend's dev server
+_ORIGIN = re.compile(r"^https?://[^/?#\s:*]+(:([0-9]{1,5}|\*))?$")
+
+
+def parse_cors_origins(raw: str | None) -> tuple[str, ...]:
+    """``CORS_ALLOW_ORIGINS``: ``*``, or comma-separated origins (``https://school.example.com``,
+    ``http://localhost:*`` for any port); unset or empty: the local dev origins."""
+    if raw is None or not raw.strip():  # like every other setting
+        return DEFAULT_CORS_ORIGINS
+    origins = tuple(part.strip().rstrip("/").lower() for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise ValueError(f"setting CORS_ALLOW_ORIGINS: {origin!r} is not an origin like https://host[:port] (or *)")
+    return origins
+
+
+def _base_url(env: dict[str, str], name: str) -> str | None:
+    """An absolute http(s) URL without query or fragment, kept without its trailing slash."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", raw):
+        raise ValueError(f"setting {name} must look like https://school.example.com, got {raw!r}")
+    return raw.rstrip("/")
+
+
 def _read_key(value: str | None) -> str | None:
     """PEM text, or ``@/path/to/file``."""
     if not value:
@@ -122,6 +149,10 @@ class Settings:
     rate_limit_login: RateLimit = RateLimit(20, 60)
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     image_max_pixels: int = 16_000_000
+    # origins a browser may call from (API.md §1 CORS): exact origins, ``scheme://host:*`` for any
+    # port, or ``*``; unset or empty: the local dev origins
+    cors_allow_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    public_base_url: str | None = None  # makes next/previous and media URLs absolute
 
 
 def _jwt_secret(var_dir: Path, env: dict[str, str]) -> str:
@@ -189,6 +220,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rate_limit_login=_rate(env, "RATE_LIMIT_LOGIN", "20/minute"),
         trusted_proxies=_networks(env, "TRUSTED_PROXIES", "127.0.0.1,::1"),
         image_max_pixels=max(1, _int(env, "IMAGE_MAX_PIXELS", 16_000_000)),
+        cors_allow_origins=parse_cors_origins(env.get("CORS_ALLOW_ORIGINS")),
+        public_base_url=_base_url(env, "PUBLIC_BASE_URL"),
     )
 
 

@@ -73,6 +73,9 @@ class Unauthorized(StudyHubError):
     code = "not_authenticated"
     detail = "身份认证信息未提供或已失效"
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}  # RFC 6750: the scheme the client should use
+
 
 class Forbidden(StudyHubError):
     status = 403

@@ -8,6 +8,9 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import RestAPIEventHandler
 
+from studyhub.core.logs import safe_request_id
+from studyhub.http.response_headers import for_request, merge, preflight
+
 # Binary on API Gateway both ways: responses (captcha, media) and request bodies (uploads).
 BINARY_TYPES = [
     "image/png",
@@ -57,7 +60,18 @@ class StudyHubApp(Chalice):
             self.routes, self.api, self.log, self.debug, middleware_handlers=self._get_middleware_handlers("http")
         )
         self.current_request = handler.create_request_object(event, context)
-        return handler(event, context)  # type: ignore[no-any-return]
+        request_headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        if event.get("httpMethod") == "OPTIONS":
+            # A preflight (API Gateway sends OPTIONS here: infra/aws/package.py): answered from
+            # the route's methods, so CORS works in Lambda as on every other front door.
+            methods = list(self.routes.get(event.get("resource") or "", {}))
+            request_id = safe_request_id(request_headers.get("x-request-id"))
+            headers = {**preflight(request_headers, methods), "X-Request-Id": request_id}
+            result: dict[str, Any] = {"statusCode": 204, "headers": headers, "body": ""}
+        else:
+            result = handler(event, context)
+        result["headers"] = dict(merge((result.get("headers") or {}).items(), for_request(request_headers)))
+        return result
 
 
 class _RestHandler(RestAPIEventHandler):

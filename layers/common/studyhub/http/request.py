@@ -123,6 +123,8 @@ class Req:
             elif self.content_type not in ("application/json", ""):
                 if self.content_type == "application/x-www-form-urlencoded":
                     body = dict(parse_qsl(raw.decode("utf-8", "replace")))
+                elif self.content_type == "multipart/form-data":  # a form's fields, as DRF accepts them
+                    body = self.form()[0]
                 else:
                     raise errors.UnsupportedMediaType(f"不支持的媒体类型：{self.content_type}")
             else:

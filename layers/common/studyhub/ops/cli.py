@@ -184,6 +184,26 @@ def token(username: str) -> None:
         _fail(error.detail)
 
 
+@main.command("captcha-answer")
+@click.argument("uuid")
+def captcha_answer(uuid: str) -> None:
+    """Print the answer of the live captcha UUID (development, end-to-end tests).
+
+    It reads the cache the server uses (REDIS_URL or the embedded cache under var/), so it works
+    only where the server's settings are: nothing of it is reachable over HTTP. The captcha stays
+    valid (single use, as always: the login that sends the answer uses it up)."""
+    from studyhub.core.errors import Unavailable
+    from studyhub.domain.users.login import captcha_answer as answer_of
+
+    try:
+        answer = answer_of(uuid)
+    except Unavailable as error:
+        _fail(error.detail)
+    if answer is None:
+        _fail(f"no live captcha {uuid!r} (unknown, already used, or older than CAPTCHA_EXPIRE_SECONDS)")
+    click.echo(answer)
+
+
 @main.command()
 def cleanup() -> None:
     """Run the cleanup job once: cancel orders unpaid after ORDER_PAY_TIMEOUT_SECONDS."""

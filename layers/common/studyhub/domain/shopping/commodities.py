@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.times import isoformat
+from studyhub.core.urls import absolute
 from studyhub.domain.access import require_superuser
 from studyhub.models.shopping import Commodity
 from studyhub.models.users import User
@@ -24,7 +25,7 @@ def serialize(commodity: Commodity) -> dict[str, Any]:
         "stock": commodity.stock,
         "sales": commodity.sales,
         "description": commodity.description,
-        "image": commodity.image,
+        "image": absolute(commodity.image) if commodity.image else commodity.image,  # a path: on PUBLIC_BASE_URL
         "create_time": isoformat(commodity.create_time),
         "update_time": isoformat(commodity.update_time),
     }

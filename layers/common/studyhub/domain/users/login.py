@@ -32,6 +32,13 @@ def new_captcha(uuid: str) -> bytes:
     return image
 
 
+def captcha_answer(uuid: str) -> str | None:
+    """The answer of a live captcha, left in place (``studyhub captcha-answer``: development and
+    end-to-end tests log in without reading the image); ``None`` when unknown or expired."""
+    stored = get_cache().get(CAPTCHA_KEY.format(uuid=uuid.strip().lower()))
+    return None if stored is None else str(stored)  # the cache decodes its JSON: the plain text
+
+
 def _check_captcha(uuid: str, verify: str) -> None:
     stored = get_cache().pop(CAPTCHA_KEY.format(uuid=uuid.lower()))  # gone after any attempt
     if stored is None:
