@@ -14,7 +14,7 @@ from sqlalchemy import MetaData
 from studyhub.models.base import Base, utcnow  # noqa: F401
 from studyhub.models.users import Address, Area, Group, User  # noqa: F401
 
-GROUP_MODULES = ("users", "school", "work", "community", "shopping")
+GROUP_MODULES = ("users", "school", "work", "homework", "community", "shopping")
 
 
 def load_all() -> MetaData:
