@@ -32,6 +32,13 @@ if ! command -v nginx >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-ge
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
     || echo "warning: could not install nginx; the Nginx tests will say why they skip"
 fi
+# The browser tests (tests/e2e/test_cors_browser.py, /api/docs): Debian's chromium, driven by
+# Playwright from the dev extra (its own browser download, `playwright install`, is never used).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing chromium (Debian package) for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; the browser tests will say why they skip"
+fi
 # The Galera cluster test (infra/galera/cluster.sh): the Galera library, rsync for the state
 # transfer, and Nginx's stream module (a separate package in Debian) for the MySQL balancer.
 galera_missing=""
