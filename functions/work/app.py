@@ -1,17 +1,62 @@
-"""The work function: labels, topics and topic search (API.md §4). Routes only."""
+"""The work function: labels, topics and topic search (API.md §4); papers, assignments,
+submissions, statistics, the mistake book and practice (§9). Routes only."""
 
 from studyhub.clients.search import get_search
-from studyhub.domain.work import labels, topics
+from studyhub.core.errors import Invalid
+from studyhub.domain.work import (
+    assignments,
+    attempts,
+    labels,
+    mistakes,
+    papers,
+    practice,
+    stats,
+    submissions,
+    topics,
+)
+from studyhub.domain.work.homework import now, readable_assignment
 from studyhub.domain.work.schemas import (
+    AnswersIn,
+    AssignmentFilters,
+    AssignmentIn,
+    AssignmentPaperPublic,
+    AssignmentPatch,
+    AssignmentPublic,
+    AttemptPublic,
     LabelIn,
     LabelPublic,
+    MarksIn,
+    MistakePublic,
+    PaperIn,
+    PaperPatch,
+    PaperPublic,
+    PracticeIn,
+    PracticeQuery,
+    PracticeResultPublic,
+    PracticeTopicPublic,
+    RosterRowPublic,
+    StatsPublic,
+    SubmissionPublic,
+    SubmitIn,
     TopicFilters,
     TopicIn,
     TopicPatch,
     TopicPublic,
     TopicSearch,
 )
-from studyhub.http import Created, NoContent, Req, create_app, int_param, page_links, page_window, paginate
+from studyhub.http import (
+    Created,
+    NoContent,
+    Req,
+    create_app,
+    int_param,
+    json_response,
+    page_links,
+    page_of,
+    page_window,
+    paginate,
+)
+from studyhub.http.params import text_param
 
 app, api = create_app("work")
 api.health({"search": lambda: get_search().ping()})
@@ -83,7 +128,9 @@ def topic_collection(req: Req):
 def topic_search(req: Req):
     caller = req.user
     offset, limit, style = page_window(req)
-    count, results = topics.search(req.session, caller, req.query.get("subject", ""), offset=offset, limit=limit)
+    count, results = topics.search(
+        req.session, caller, text_param(req.query, "subject", TopicSearch), offset=offset, limit=limit
+    )
     nxt, prev = page_links(req, offset, limit, style, count)
     return {"count": count, "next": nxt, "previous": prev, "results": results}
 
@@ -106,3 +153,213 @@ def topic_item(req: Req, id: int):
         return NoContent()
     body = req.parse(TopicIn) if req.method == "PUT" else req.parse(TopicPatch)
     return topics.update_topic(req.session, caller, id, body)
+
+
+# --- homework, exams and practice (API.md §9) ------------------------------------------------
+
+
+@api.route(
+    "/work/papers",
+    methods=["GET", "POST"],
+    summary={"GET": "试卷列表（老师及以上）", "POST": "创建试卷（老师及以上）"},
+    paginated={"GET": True},
+    body={"POST": PaperIn},
+    response=PaperPublic,
+    status={"POST": 201},
+    errors=(403,),
+)
+def paper_collection(req: Req):
+    caller = req.user
+    if req.method == "POST":
+        return Created(papers.create(req.session, caller, req.parse(PaperIn)))
+    return paginate(req, papers.list_query(caller), lambda rows: papers.serialize_page(req.session, rows))
+
+
+@api.route(
+    "/work/papers/{id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    summary={"GET": "一份试卷", "PUT": "修改试卷", "PATCH": "修改试卷（部分）", "DELETE": "删除试卷"},
+    body={"PUT": PaperIn, "PATCH": PaperPatch},
+    response=PaperPublic,
+    status={"DELETE": 204},
+    errors={"GET": (403,), "PUT": (403, 409), "PATCH": (403, 409), "DELETE": (403,)},
+)
+def paper_item(req: Req, id: int):
+    caller = req.user
+    if req.method == "GET":
+        return papers.serialize_page(req.session, [papers.get_paper(req.session, caller, id)])[0]
+    if req.method == "DELETE":
+        papers.delete_paper(req.session, caller, id)
+        return NoContent()
+    body = req.parse(PaperIn) if req.method == "PUT" else req.parse(PaperPatch)
+    return papers.update_paper(req.session, caller, id, body)
+
+
+@api.route(
+    "/work/assignments",
+    methods=["GET", "POST"],
+    summary={"GET": "作业和考试（学生：自己班级的）", "POST": "布置作业或考试（老师及以上）"},
+    query={"GET": AssignmentFilters},
+    paginated={"GET": True},
+    body={"POST": AssignmentIn},
+    response=AssignmentPublic,
+    status={"POST": 201},
+    errors={"POST": (403,)},
+)
+def assignment_collection(req: Req):
+    caller = req.user
+    if req.method == "POST":
+        return Created(assignments.create(req.session, caller, req.parse(AssignmentIn)))
+    kind = req.query.get("kind") or None
+    if kind not in (None, "homework", "exam"):
+        raise Invalid.field("kind", "必须是 homework 或 exam。", code="invalid_filter")
+    return paginate(
+        req, assignments.list_query(caller, kind=kind), lambda rows: assignments.serialize_page(req.session, rows)
+    )
+
+
+@api.route(
+    "/work/assignments/{id}",
+    methods=["GET", "PATCH", "DELETE"],
+    summary={"GET": "一项作业", "PATCH": "修改作业", "DELETE": "删除作业"},
+    body={"PATCH": AssignmentPatch},
+    response=AssignmentPublic,
+    status={"DELETE": 204},
+    errors={"PATCH": (403, 409), "DELETE": (403,)},
+)
+def assignment_item(req: Req, id: int):
+    caller = req.user
+    if req.method == "GET":
+        return assignments.serialize_page(req.session, [readable_assignment(req.session, caller, id)])[0]
+    if req.method == "DELETE":
+        assignments.delete_assignment(req.session, caller, id)
+        return NoContent()
+    return assignments.update_assignment(req.session, caller, id, req.parse(AssignmentPatch))
+
+
+@api.route(
+    "/work/assignments/{id}/paper",
+    summary="作答用的试卷（学生：仅在开放时间内；考试题只在这里可见）",
+    response=AssignmentPaperPublic,
+    errors=(409,),
+)
+def assignment_paper(req: Req, id: int):
+    return assignments.paper_view(req.session, req.user, id)
+
+
+@api.route(
+    "/work/assignments/{id}/start",
+    methods=["POST"],
+    retry=True,
+    summary="开始作答（学生；重复开始返回同一次作答）",
+    response=AttemptPublic,
+    status=201,
+    errors=(403, 409),
+)
+def assignment_start(req: Req, id: int):
+    attempt, created = attempts.start(req.session, req.user, id)
+    return Created(attempt) if created else attempt
+
+
+@api.route(
+    "/work/assignments/{id}/answers",
+    methods=["PUT"],
+    retry=True,
+    summary="保存草稿（整体替换）",
+    body=AnswersIn,
+    response=AttemptPublic,
+    errors=(403, 409),
+)
+def assignment_answers(req: Req, id: int):
+    return attempts.save_draft(req.session, req.user, id, req.parse(AnswersIn).answers)
+
+
+@api.route(
+    "/work/assignments/{id}/submit",
+    methods=["POST"],
+    retry=True,
+    summary="交卷（与草稿按题合并；只能交一次）",
+    body=SubmitIn,
+    response=SubmissionPublic,
+    status=201,
+    errors=(403, 409),
+)
+def assignment_submit(req: Req, id: int):
+    submission_id = attempts.submit(req.session, req.user, id, req.parse(SubmitIn).answers)
+    return Created(submissions.read(req.session, req.user, submission_id))
+
+
+@api.route(
+    "/work/assignments/{id}/submissions",
+    summary="班级学生的作答情况（布置者、管理员）",
+    paginated=True,
+    response=RosterRowPublic,
+)
+def assignment_submissions(req: Req, id: int):
+    offset, limit, style = page_window(req)
+    count, results = submissions.roster(req.session, req.user, id, offset=offset, limit=limit)
+    return page_of(req, count, results, offset, limit, style)
+
+
+@api.route("/work/assignments/{id}/stats", summary="作业统计（布置者、管理员）", response=StatsPublic)
+def assignment_stats(req: Req, id: int):
+    return stats.stats(req.session, req.user, id)
+
+
+@api.route(
+    "/work/submissions/{id}",
+    methods=["GET", "PATCH"],
+    summary={"GET": "一份提交", "PATCH": "批改问答题（布置者、管理员）"},
+    body={"PATCH": MarksIn},
+    response=SubmissionPublic,
+    errors={"PATCH": (403,)},
+)
+def submission_item(req: Req, id: int):
+    if req.method == "GET":
+        return submissions.read(req.session, req.user, id)
+    return submissions.mark(req.session, req.user, id, req.parse(MarksIn).marks)
+
+
+@api.route("/work/mistakes", summary="错题本（学生）", paginated=True, response=MistakePublic, errors=(403,))
+def mistake_collection(req: Req):
+    offset, limit, style = page_window(req)
+    count, results = mistakes.page(req.session, req.user, now(), offset=offset, limit=limit)
+    return page_of(req, count, results, offset, limit, style)
+
+
+@api.route(
+    "/work/mistakes/{topic}",
+    methods=["DELETE"],
+    summary="移出错题本",
+    status=204,
+    errors=(403,),
+)
+def mistake_item(req: Req, topic: int):
+    mistakes.remove(req.session, req.user, topic)
+    return NoContent()
+
+
+@api.route(
+    "/work/practice",
+    summary="今日练习：先复习到期的错题，再做相似题（不分页）",
+    query=PracticeQuery,
+    response=PracticeTopicPublic,
+    many=True,
+    errors=(403,),
+)
+def practice_list(req: Req):
+    size = int_param(req.query, "size", low=1)  # above the maximum is served as the maximum
+    return json_response(practice.select_topics(req.session, req.user, size))
+
+
+@api.route(
+    "/work/practice/{topic}",
+    methods=["POST"],
+    retry=True,
+    summary="练习作答：判分并更新复习计划",
+    body=PracticeIn,
+    response=PracticeResultPublic,
+    errors=(403,),
+)
+def practice_answer(req: Req, topic: int):
+    return practice.answer(req.session, req.user, topic, req.parse(PracticeIn).answer)

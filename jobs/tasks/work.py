@@ -13,7 +13,7 @@ import logging
 from celery import shared_task
 
 from studyhub.core.errors import Unavailable
-from studyhub.domain.work.task_names import INDEX_LABEL, INDEX_TOPIC, REINDEX
+from studyhub.domain.work.task_names import CLOSE_ATTEMPTS, INDEX_LABEL, INDEX_TOPIC, REINDEX
 
 log = logging.getLogger("studyhub.jobs.work")
 
@@ -53,3 +53,11 @@ def reindex() -> int:
     except RebuildRunning:
         log.info("reindex skipped: another rebuild is running")
         return 0
+
+
+@shared_task(name=CLOSE_ATTEMPTS)
+def close_attempts() -> int:
+    """Every minute: submit the drafts of attempts whose deadline (and grace) passed, once each."""
+    from studyhub.domain.work.attempts import close_overdue
+
+    return close_overdue()

@@ -228,6 +228,40 @@ class ElasticsearchSearch:
             hits.append(Hit(int(hit["_id"]), marked[0] if marked else escape_html(hit["_source"]["subject"])))
         return SearchPage(int(response["hits"]["total"]["value"]), hits)
 
+    def more_like_this(self, text: str, *, exclude_ids: Sequence[int], limit: int) -> list[int]:
+        """Elasticsearch's ``more_like_this`` on ``subject``, minus the excluded ids and exam topics."""
+        from elasticsearch import NotFoundError
+
+        text = text.strip()[: MAX_QUERY_CHARS * 10]
+        if not text or limit <= 0:
+            return []
+        query = {
+            "bool": {
+                "must": [
+                    {
+                        "more_like_this": {
+                            "fields": ["subject"],
+                            "like": text,
+                            "min_term_freq": 1,
+                            "min_doc_freq": 1,
+                            "max_query_terms": 32,
+                            "minimum_should_match": "1",
+                        }
+                    }
+                ],
+                "filter": [{"term": {"is_exam": False}}],
+                "must_not": [{"ids": {"values": [str(i) for i in exclude_ids]}}] if exclude_ids else [],
+            }
+        }
+        self.ensure_alias()
+        try:
+            response = self._call(
+                self.client.search, index=self.alias, query=query, size=min(limit, MAX_RESULT_WINDOW), source=False
+            )
+        except NotFoundError:
+            return []
+        return [int(hit["_id"]) for hit in response["hits"]["hits"]]
+
     # rebuild -------------------------------------------------------------------------------
     def start_rebuild(self) -> str:
         name = self._new_index_name()

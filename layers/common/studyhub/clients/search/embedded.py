@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from studyhub.clients.search.base import MAX_RESULT_WINDOW, Hit, SearchPage, TopicDoc
-from studyhub.clients.search.text import escape_html, highlight, index_tokens, query_terms, segmenter
+from studyhub.clients.search.text import escape_html, highlight, index_tokens, like_terms, query_terms, segmenter
 from studyhub.core.errors import Unavailable
 
 if TYPE_CHECKING:
@@ -269,6 +269,31 @@ class EmbeddedSearch:
             hits.append(Hit(document["id"][0], highlight(subject, terms) if terms else escape_html(subject)))
         # tantivy-py's stub omits ``count`` (set by ``count=True``); the runtime class has it
         return SearchPage(result.count, hits)  # type: ignore[attr-defined]
+
+    def more_like_this(self, text: str, *, exclude_ids: Sequence[int], limit: int) -> list[int]:
+        """An OR of the text's words (BM25 ranks the topics sharing most of them first), minus the
+        excluded ids and every exam topic."""
+        terms = like_terms(text)
+        if not terms or limit <= 0:
+            return []
+        return self._guard(lambda: self._more_like_this(terms, exclude_ids, min(limit, MAX_RESULT_WINDOW)))
+
+    def _more_like_this(self, terms: list[str], exclude_ids: Sequence[int], limit: int) -> list[int]:
+        import tantivy
+
+        index = self._live()
+        schema = index.schema
+        should = [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "tokens", term)) for term in terms]
+        clauses = [
+            (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
+            (tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "exam", 1)),
+        ]
+        if exclude_ids:
+            ids = [int(i) for i in exclude_ids]
+            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "id", ids)))
+        searcher = index.searcher()
+        result = searcher.search(tantivy.Query.boolean_query(clauses), limit)
+        return [searcher.doc(address)["id"][0] for _score, address in result.hits]
 
     # rebuild -------------------------------------------------------------------------------
     def start_rebuild(self) -> _Generation:

@@ -121,3 +121,11 @@ def query_terms(text: str) -> list[str]:
     terms = list(dict.fromkeys(_words(text[:MAX_QUERY_CHARS])))
     meaningful = [t for t in terms if t not in STOPWORDS]
     return (meaningful or terms)[:32]
+
+
+def like_terms(text: str, limit: int = 32) -> list[str]:
+    """The most frequent meaningful words of a longer text (a more-like-this query)."""
+    from collections import Counter
+
+    counts = Counter(w for w in _words(text) if w not in STOPWORDS)
+    return [word for word, _ in counts.most_common(limit)]

@@ -3,3 +3,4 @@
 INDEX_TOPIC = "studyhub.work.index_topic"
 INDEX_LABEL = "studyhub.work.index_label"
 REINDEX = "studyhub.work.reindex"
+CLOSE_ATTEMPTS = "studyhub.work.close_attempts"
