@@ -4,6 +4,12 @@ trailing slash tolerated, upload size limit, keepalive, timeouts, request ids, J
 Every answer Nginx makes itself (unknown path, body too large, upstream down, missing media
 file) is the contract's JSON with ``X-Request-Id``; answers from a function pass through as they
 are (``proxy_intercept_errors off``), so its own 404/503 JSON is never rewritten.
+
+The functions are reached over HTTP (``proxy_pass``: ``studyhub serve``, gunicorn, uWSGI's
+``http-socket``) or, with ``uwsgi=True``, over the uwsgi protocol (``uwsgi_pass``: uWSGI's
+``socket``, ``infra/uwsgi/uwsgi.ini``). With ``static_root`` Nginx also serves a frontend build
+(``dist/``) at ``/``, every unknown path falling back to its ``index.html`` (the SPA's router
+decides), while ``/api`` stays the functions'.
 """
 
 from __future__ import annotations
@@ -70,6 +76,102 @@ def _edge_header_maps() -> list[str]:
     ]
 
 
+# What uWSGI needs to build the WSGI environ (Nginx's uwsgi_params, inline: the standalone config
+# must not depend on where /etc/nginx keeps that file). PATH_INFO is the URI after the rewrite
+# that strips the prefix; request headers are passed as HTTP_* by Nginx itself.
+UWSGI_PARAMS = (
+    ("QUERY_STRING", "$query_string"),
+    ("REQUEST_METHOD", "$request_method"),
+    ("CONTENT_TYPE", "$content_type"),
+    ("CONTENT_LENGTH", "$content_length"),
+    ("REQUEST_URI", "$request_uri"),
+    ("PATH_INFO", "$document_uri"),
+    ("DOCUMENT_ROOT", "$document_root"),
+    ("SERVER_PROTOCOL", "$server_protocol"),
+    ("REQUEST_SCHEME", "$scheme"),
+    ("HTTPS", "$https if_not_empty"),
+    ("REMOTE_ADDR", "$remote_addr"),
+    ("REMOTE_PORT", "$remote_port"),
+    ("SERVER_PORT", "$server_port"),
+    ("SERVER_NAME", "$server_name"),
+    ("HTTP_X_REQUEST_ID", "$studyhub_request_id"),  # replaces the client's header, like proxy_set_header
+    ("HTTP_X_FORWARDED_FOR", "$proxy_add_x_forwarded_for"),
+)
+# Built frontend files whose names carry a content hash never change: cached for a year. Vite
+# puts every hashed file under /assets/; webpack (Vue CLI) names them like app.3f2e1a9b.js.
+HASHED_ASSET = r"\.[0-9a-f]{8,}\.(?:js|mjs|css|map|png|jpe?g|gif|svg|webp|avif|ico|woff2?|ttf|eot)$"
+IMMUTABLE = 'add_header Cache-Control "public, max-age=31536000, immutable" always;'
+
+
+def _pass(name: str, uwsgi: bool) -> str:
+    """The directive that hands a request to function ``name``'s upstream."""
+    return f"uwsgi_pass studyhub_{name};" if uwsgi else f"proxy_pass http://studyhub_{name};"
+
+
+def _nginx_path(path: Path) -> str:
+    """A directory for ``root``/``alias``, refused when Nginx would read it differently."""
+    text = path.as_posix().rstrip("/")
+    if not text.startswith("/") or any(c in text for c in " \t\n;{}\"'$#\\"):
+        raise ValueError(f"can't use this directory in an nginx config: {text!r}")
+    return text
+
+
+def _upstream_directives(uwsgi: bool, timeout: int) -> list[str]:
+    """How every function is spoken to: HTTP/1.1 with keepalive, or the uwsgi protocol."""
+    if uwsgi:
+        return [f"    uwsgi_param {name} {value};" for name, value in UWSGI_PARAMS] + [
+            "    uwsgi_connect_timeout 3s;",
+            f"    uwsgi_send_timeout {timeout}s;",
+            f"    uwsgi_read_timeout {timeout}s;",
+            "    uwsgi_intercept_errors off;",
+        ]
+    return [
+        "    proxy_http_version 1.1;",
+        '    proxy_set_header Connection "";',
+        "    proxy_set_header Host $host;",
+        "    proxy_set_header X-Real-IP $remote_addr;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    proxy_set_header X-Request-Id $studyhub_request_id;",
+        "    proxy_connect_timeout 3s;",
+        f"    proxy_send_timeout {timeout}s;",
+        f"    proxy_read_timeout {timeout}s;",
+    ]
+
+
+def _static_site(root: Path) -> list[str]:
+    """The frontend build at ``/``: files as they are, every other path its ``index.html``
+    (never cached, so a deployment shows at once), hashed assets cached for a year. A missing
+    asset is the JSON 404, not the HTML page under a script's name."""
+    directory = _nginx_path(root)
+    return [
+        "    location / {",
+        f"        root {directory};",
+        "        index index.html;",
+        "        try_files $uri $uri/ /index.html;",
+        f"        {NOSNIFF_HEADER}",
+        # a location's error_page hides the server's: the JSON answers again
+        "        error_page 403 404 = @not_found;",
+        "        error_page 405 = @not_allowed;",
+        "        location /assets/ {",
+        "            try_files $uri =404;",
+        f"            {IMMUTABLE} {NOSNIFF_HEADER}",
+        "        }",
+        f'        location ~* "{HASHED_ASSET}" {{',
+        "            try_files $uri =404;",
+        f"            {IMMUTABLE} {NOSNIFF_HEADER}",
+        "        }",
+        "    }",
+        "    location = /index.html {",
+        f"        root {directory};",
+        '        add_header Cache-Control "no-cache" always;',
+        f"        {NOSNIFF_HEADER}",
+        "        error_page 404 = @not_found;",
+        "        error_page 405 = @not_allowed;",
+        "        try_files /index.html =404;",  # no build there: the JSON 404, not a redirect loop
+        "    }",
+    ]
+
+
 def _upstream_timeout() -> int:
     """How long Nginx waits on a function: its request deadline (``BACKEND_TIMEOUT_SECONDS``, the
     request answers 503 by then) plus room to answer; past that the function is hung: 503."""
@@ -104,7 +206,7 @@ def _own_error_pages() -> list[str]:
     return pages
 
 
-def _bare_prefix(prefix: str, function_prefix: str, name: str, not_found: str) -> list[str]:
+def _bare_prefix(prefix: str, function_prefix: str, name: str, not_found: str, uwsgi: bool = False) -> list[str]:
     """``/api/users`` (no slash) names no route: 404. The root function (meta, empty prefix) gets
     ``/api`` itself, as ``/`` (discovery); it also answers every unknown path under ``/api/``."""
     if function_prefix:
@@ -112,10 +214,39 @@ def _bare_prefix(prefix: str, function_prefix: str, name: str, not_found: str) -
     return [
         f"    location = {prefix} {{",
         "        rewrite ^ / break;",
-        f"        proxy_pass http://studyhub_{name};",
+        f"        {_pass(name, uwsgi)}",
         f"        error_page 502 503 504 = @unavailable_{name};",
         "    }",
     ]
+
+
+def _media_location(prefix: str, media_root: Path | None, media_function: str | None, uwsgi: bool) -> list[str]:
+    """``/api/media/``: files from disk (``media_root``), else the first function's front door."""
+    lines: list[str] = []
+    add = lines.append
+    if media_root is not None:
+        add(f"    location {prefix}/media/ {{")
+        add(f"        alias {media_root.as_posix().rstrip('/')}/;")
+        add("        autoindex off;")
+        add("        add_header X-Content-Type-Options nosniff always;")
+        add(f"        {REQUEST_ID_HEADER}")
+        add(f"        {EDGE_HEADERS}")
+        add("        expires $studyhub_media_expires;")
+        # a missing file (or directory) is the contract's 404, not Nginx's HTML page
+        add("        error_page 403 404 = @not_found;")
+        add("        error_page 405 = @not_allowed;")
+        add("        error_page 413 = @too_large;")  # a location's error_page hides the server's
+        add("    }")
+    elif media_function is not None:
+        add(f"    location {prefix}/media/ {{")
+        add("        limit_except GET { deny all; }")  # GET implies HEAD
+        add(f"        rewrite ^{prefix}(/.*)$ $1 break;")
+        add(f"        {_pass(media_function, uwsgi)}")
+        add("        error_page 403 = @not_allowed;")
+        add(f"        error_page 502 503 504 = @unavailable_{media_function};")
+        add("        error_page 413 = @too_large;")
+        add("    }")
+    return lines
 
 
 def render_config(
@@ -127,6 +258,8 @@ def render_config(
     prefix_dir: Path | None = None,
     standalone: bool = False,
     server_options: str = "max_fails=3 fail_timeout=10s",
+    uwsgi: bool = False,
+    static_root: Path | None = None,
 ) -> str:
     """The ``http``-level config; with ``standalone`` a whole nginx.conf for ``nginx -c``.
 
@@ -136,6 +269,9 @@ def render_config(
     it ``/api/media/`` goes to the first function's upstream, whose front door serves the files
     from the storage layer (local files or S3). ``server_options`` follow every upstream server
     (``studyhub serve --processes`` uses ``max_fails=0``: its worker ports never refuse a connection).
+    ``uwsgi``: speak the uwsgi protocol to the upstreams (``uwsgi_pass``) instead of HTTP.
+    ``static_root``: a frontend build served at ``/`` with the SPA fallback to its ``index.html``
+    (without it, ``/`` and every path outside ``/api`` is the JSON 404).
     """
     routing = load_routing()
     missing = sorted(set(routing.functions) - set(upstreams))
@@ -157,25 +293,19 @@ def render_config(
         add(f"upstream studyhub_{name} {{")
         for server in upstreams[name]:
             add(f"    server {server} {server_options};")
-        add("    keepalive 32;")
+        if not uwsgi:  # uWSGI closes a uwsgi-protocol connection after each request
+            add("    keepalive 32;")
         add("}")
     add("server {")
     add(f"    listen {listen};")
     add("    server_tokens off;")
     add(f"    client_max_body_size {max_body};")
-    add("    proxy_http_version 1.1;")
-    add('    proxy_set_header Connection "";')
-    add("    proxy_set_header Host $host;")
-    add("    proxy_set_header X-Real-IP $remote_addr;")
-    add("    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;")
-    add("    proxy_set_header X-Request-Id $studyhub_request_id;")
-    add("    proxy_connect_timeout 3s;")
-    add(f"    proxy_send_timeout {_upstream_timeout()}s;")
-    add(f"    proxy_read_timeout {_upstream_timeout()}s;")
+    lines.extend(_upstream_directives(uwsgi, _upstream_timeout()))
     add(f"    client_header_timeout {CLIENT_IDLE_SECONDS}s;")
     add(f"    client_body_timeout {CLIENT_IDLE_SECONDS}s;")
     add(f"    keepalive_timeout {CLIENT_IDLE_SECONDS}s;")
-    add("    proxy_intercept_errors off;")
+    if not uwsgi:
+        add("    proxy_intercept_errors off;")
     if prefix_dir is not None:
         add(f"    access_log {prefix_dir}/access.log studyhub;")
     else:
@@ -194,43 +324,23 @@ def render_config(
     add(f'    location @not_allowed {{ add_header Allow "GET, HEAD" always; {_json_return(405, MethodNotAllowed())} }}')
     add(f"    location @too_large {{ {_json_return(413, PayloadTooLarge())} }}")
     add(f"    location @unavailable {{ {_json_return(503, Unavailable('upstream'))} }}")
-    if media_root is not None:
-        add(f"    location {prefix}/media/ {{")
-        add(f"        alias {media_root.as_posix().rstrip('/')}/;")
-        add("        autoindex off;")
-        add("        add_header X-Content-Type-Options nosniff always;")
-        add(f"        {REQUEST_ID_HEADER}")
-        add(f"        {EDGE_HEADERS}")
-        add("        expires $studyhub_media_expires;")
-        # a missing file (or directory) is the contract's 404, not Nginx's HTML page
-        add("        error_page 403 404 = @not_found;")
-        add("        error_page 405 = @not_allowed;")
-        add("        error_page 413 = @too_large;")  # a location's error_page hides the server's
-        add("    }")
-    elif routing.functions:
-        media_function = next(iter(routing.functions))
-        add(f"    location {prefix}/media/ {{")
-        add("        limit_except GET { deny all; }")  # GET implies HEAD
-        add(f"        rewrite ^{prefix}(/.*)$ $1 break;")
-        add(f"        proxy_pass http://studyhub_{media_function};")
-        add("        error_page 403 = @not_allowed;")
-        add(f"        error_page 502 503 504 = @unavailable_{media_function};")
-        add("        error_page 413 = @too_large;")
-        add("    }")
+    lines.extend(_media_location(prefix, media_root, next(iter(routing.functions), None), uwsgi))
     for name, fn in routing.functions.items():
         # /api/users/login/ -> /users/login/ (the function's front door drops the trailing slash)
         add(f"    location {prefix}{fn.prefix}/ {{")
         add(f"        rewrite ^{prefix}(/.*)$ $1 break;")
-        add(f"        proxy_pass http://studyhub_{name};")
+        add(f"        {_pass(name, uwsgi)}")
         # the function is down or too slow: 503 naming it (its own 503s pass through untouched)
         add(f"        error_page 502 503 504 = @unavailable_{name};")
         add("        error_page 413 = @too_large;")  # a location's error_page hides the server's
         add("    }")
         add(f"    location @unavailable_{name} {{ {_json_return(503, Unavailable(name))} }}")
-        lines.extend(_bare_prefix(prefix, fn.prefix, name, _json_return(404, not_found)))
-    add("    location / {")
-    add(f"        {_json_return(404, not_found)}")
-    add("    }")
+        lines.extend(_bare_prefix(prefix, fn.prefix, name, _json_return(404, not_found), uwsgi))
+    lines.extend(
+        _static_site(static_root)
+        if static_root
+        else ["    location / {", f"        {_json_return(404, not_found)}", "    }"]
+    )
     add("}")
     body = "\n".join(lines) + "\n"
     if not standalone:

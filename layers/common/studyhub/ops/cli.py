@@ -232,7 +232,16 @@ def cleanup() -> None:
     default=None,
     help="serve /api/media/ from this directory (file:// storage); default: proxied to a function",
 )
-def nginx_config(listen: str, upstreams: tuple[str, ...], media_root: str | None) -> None:
+@click.option("--uwsgi", is_flag=True, help="speak the uwsgi protocol to the upstreams (uwsgi_pass: uWSGI's socket)")
+@click.option(
+    "--static-root",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="serve this frontend build (dist/) at /, unknown paths falling back to its index.html; /api stays proxied",
+)
+def nginx_config(
+    listen: str, upstreams: tuple[str, ...], media_root: str | None, uwsgi: bool, static_root: str | None
+) -> None:
     """Print an Nginx config generated from routes.yaml."""
     from local.nginx import render_config
     from studyhub.core.routing import load_routing
@@ -246,7 +255,17 @@ def nginx_config(listen: str, upstreams: tuple[str, ...], media_root: str | None
         servers[name] = addrs.split(",")
     from pathlib import Path
 
-    click.echo(render_config(servers, listen=listen, media_root=Path(media_root).resolve() if media_root else None))
+    try:
+        text = render_config(
+            servers,
+            listen=listen,
+            media_root=Path(media_root).resolve() if media_root else None,
+            uwsgi=uwsgi,
+            static_root=Path(static_root).resolve() if static_root else None,
+        )
+    except ValueError as error:
+        _fail(str(error))
+    click.echo(text)
 
 
 @main.command()
