@@ -3,14 +3,12 @@ exactly once under concurrency."""
 
 from datetime import timedelta
 
-from homework_fixtures import (  # noqa: F401 - fixtures
+from homework_fixtures import (
     ALL_RIGHT,
+    BANK,
     answers,
-    bank,
     count_rows,
-    homework,
     make_assignment,
-    make_class,
     make_paper,
     now,
     set_deadline,
@@ -126,7 +124,7 @@ def test_reveal_after_end_hides_key_and_correct_until_the_end(client, teacher, s
     assert sub["score"] == 10.0  # the score shows; the Q&A waits for its mark
     set_window(exam["id"], end=now() - timedelta(seconds=1))
     after = api.get(f"/api/work/submissions/{sub['id']}").json()
-    assert [i["key"] for i in after["items"]] == [b[2] for b in __import__("homework_fixtures").BANK]
+    assert [i["key"] for i in after["items"]] == [key for _, _, key, _ in BANK]
 
 
 def test_reveal_never_keeps_keys_from_the_student_but_not_the_teacher(client, teacher, student, bank, make_class):
@@ -162,13 +160,12 @@ def test_teacher_marks_question_and_answer_items_and_the_submission_is_graded(cl
 
 
 def test_concurrent_marks_never_double_count(client, student, homework):
-    from conftest import token_for
     from shopping_fixtures import bearer, concurrently
 
     api = client.as_user(student)
     aid, topics = homework["assignment"]["id"], homework["topics"]
     sub = api.post(f"/api/work/assignments/{aid}/submit", json={"answers": answers(topics, ALL_RIGHT)}).json()
-    token = token_for(homework["teacher_user"]) if "teacher_user" in homework else homework["teacher"].token
+    token = homework["teacher"].token
     results = concurrently(
         [
             lambda http, s=s: http.patch(

@@ -128,5 +128,5 @@ def remove(session: Session, caller: User, topic_id: int) -> None:
 def page(session: Session, caller: User, at: datetime, *, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
     stmt = list_query(caller)
     count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(session.execute(stmt.offset(offset).limit(limit)).tuples()) if count else []
+    rows = [(row[0], row[1]) for row in session.execute(stmt.offset(offset).limit(limit))] if count else []
     return count, serialize_page(session, rows, at)
