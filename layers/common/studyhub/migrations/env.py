@@ -1,5 +1,7 @@
 """Alembic environment: the URL comes from StudyHub's settings, the metadata from its models."""
 
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy.engine import Connection
 
@@ -7,6 +9,8 @@ from studyhub.core.db import get_engine
 from studyhub.models import load_all
 
 config = context.config
+if config.config_file_name is not None:  # the `alembic` command (alembic.ini): its progress lines
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 target_metadata = load_all()
 
 
