@@ -214,6 +214,7 @@ class AttemptPublic(Public):
     deadline: datetime
     status: Literal["in_progress", "submitted"]
     answers: list[dict[str, Any]] = Field(description="草稿中的答案 [{topic, answer}]")
+    submission: int | None = Field(description="交卷后的提交 id")
 
 
 class SubmissionItemPublic(Public):
