@@ -9,8 +9,10 @@ from studyhub.domain.school.demo import seed_demo_classes
 from studyhub.domain.shopping.demo import seed_demo_commodities
 from studyhub.domain.users.demo import seed_demo_users
 from studyhub.domain.work.demo import seed_demo_topics
+from studyhub.domain.work.homework_demo import seed_demo_homework
 
 DEMO_SEEDERS = [seed_demo_users, seed_demo_articles, seed_demo_classes, seed_demo_commodities, seed_demo_topics]
+DEMO_SEEDERS.append(seed_demo_homework)  # after the topics and classes it uses
 
 
 def seed_demo(session: Session) -> dict[str, int]:
