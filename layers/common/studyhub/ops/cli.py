@@ -270,16 +270,26 @@ def nginx_config(
 
 @main.command()
 @click.option("--write", is_flag=True, help="write it to the copy shipped with the layer (studyhub/data/openapi.json)")
-def openapi(write: bool) -> None:
-    """Print the OpenAPI 3.1 document of every route (routes.yaml and each function's contract)."""
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="print the Markdown reference (docs/reference.md) rendered from the copy shipped with the layer",
+)
+def openapi(write: bool, markdown: bool) -> None:
+    """Print the OpenAPI 3.1 document of every route (routes.yaml and each function's contract).
+
+    Regenerate both committed copies: studyhub openapi --write && studyhub openapi --markdown > docs/reference.md"""
     from local.openapi import COMMITTED, render
 
-    text = render()
     if write:
-        COMMITTED.write_text(text, encoding="utf-8")
+        COMMITTED.write_text(render(), encoding="utf-8")
         click.echo(f"wrote {COMMITTED}", err=True)
-    else:
-        click.echo(text, nl=False)
+    if markdown:
+        from local.reference_docs import committed_document, render_markdown
+
+        click.echo(render_markdown(committed_document()), nl=False)
+    elif not write:
+        click.echo(render(), nl=False)
 
 
 @main.command()
