@@ -176,9 +176,40 @@ def _jwt_secret(var_dir: Path, env: dict[str, str]) -> str:
         return path.read_text().strip()
 
 
+def _var_dir(env: dict[str, str]) -> Path:
+    """``STUDYHUB_VAR_DIR``; else on Lambda ``/tmp/studyhub`` (its only writable place, private to
+    the container); under the Chalice CLI (``chalice local``) a directory of this user's, shared
+    by the functions they run but never by everyone on the host; else ``var/`` here."""
+    if env.get("STUDYHUB_VAR_DIR"):
+        return Path(env["STUDYHUB_VAR_DIR"]).expanduser().resolve()
+    if env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return Path("/tmp/studyhub")
+    if env.get("AWS_CHALICE_CLI_MODE"):
+        return user_state_dir(env)
+    return Path("var").resolve()
+
+
+def user_state_dir(env: dict[str, str]) -> Path:
+    """``$XDG_STATE_HOME/studyhub`` (``~/.local/state/studyhub``); without a home directory,
+    ``<tmp>/studyhub-<uid>``, refused if another user owns it."""
+    import tempfile
+
+    home = env.get("HOME") or ""
+    base = env.get("XDG_STATE_HOME") or (str(Path(home) / ".local" / "state") if home else "")
+    if base:
+        return Path(base).expanduser().resolve() / "studyhub"
+    path = Path(tempfile.gettempdir()) / f"studyhub-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    if path.stat().st_uid != os.getuid():  # created first by someone else: not ours to use
+        raise ValueError(f"{path} belongs to another user: set STUDYHUB_VAR_DIR")
+    return path
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
-    env = dict(os.environ if env is None else env)
-    var_dir = Path(env.get("STUDYHUB_VAR_DIR") or "var").resolve()
+    from studyhub.core.aws_secrets import resolve
+
+    env = resolve(dict(os.environ if env is None else env))  # <NAME>_SSM / <NAME>_SECRET_ID (AWS)
+    var_dir = _var_dir(env)
     storage_url = env.get("STORAGE_URL") or f"file://{var_dir / 'media'}"
     if storage_url.startswith("file://") and not storage_url.startswith("file:///"):
         # file://var/media is relative to the working directory, like the other embedded state
