@@ -4,7 +4,9 @@ Writes that race other buyers (adding to the cart, placing, cancelling and payin
 registered with ``retry=True``: the binder runs each in a transaction retried whole on deadlock.
 """
 
-from studyhub.domain.shopping import cart, commodities, orders, payments
+from studyhub.core.db import session_scope
+from studyhub.domain.schema import FileUrlPublic
+from studyhub.domain.shopping import cart, commodities, commodity_images, fulfilment, orders, payments, refunds
 from studyhub.domain.shopping.schemas import (
     AlipaySigned,
     CartIn,
@@ -14,16 +16,22 @@ from studyhub.domain.shopping.schemas import (
     CommodityIn,
     CommodityPatch,
     CommodityPublic,
+    OrderFilters,
     OrderIn,
     OrderPublic,
+    PaymentFilters,
     PaymentPublic,
     PaymentReturnPublic,
     PayUrlPublic,
 )
-from studyhub.http import Created, NoContent, Req, create_app, paginate, text_response
-from studyhub.http.routedoc import FORM, TEXT
+from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate, text_response
+from studyhub.http.params import bool_param
+from studyhub.http.routedoc import FORM, TEXT, UPLOAD
 
 ORDER_ID = {"order_id": {"type": "string", "pattern": "^[0-9]{1,32}$"}}
+# the pay URL's path names an order in the place where the detail route names a payment: one
+# variable name for both (API Gateway allows a single variable per path level)
+PAY_ORDER_ID = {"id": {"type": "string", "pattern": "^[0-9]{1,32}$", "description": "订单号 order_id"}}
 
 app, api = create_app("shopping")
 api.health()
@@ -75,6 +83,20 @@ def commodity_item(req: Req, id: int):
     return commodities.update(req.session, caller, id, body)
 
 
+@api.route(
+    "/shopping/commodities/{id}/image",
+    methods=["POST"],
+    summary="上传商品图片（JPEG、PNG 或 GIF，超级用户）",
+    body=UPLOAD,
+    response=FileUrlPublic,
+    errors=(403, 413, 415),
+)
+def commodity_image(req: Req, id: int):
+    caller = req.user
+    _fields, files = req.form()
+    return commodity_images.upload_image(req.session, caller, id, files)
+
+
 # --- cart ---------------------------------------------------------------------------------
 
 
@@ -118,10 +140,21 @@ def cart_item(req: Req, id: int):
 # --- orders -------------------------------------------------------------------------------
 
 
-@api.route("/shopping/orders", methods=["GET"], summary="我的订单", paginated=True, response=OrderPublic)
+@api.route(
+    "/shopping/orders",
+    methods=["GET"],
+    summary="我的订单（管理员：所有人的订单）",
+    query=OrderFilters,
+    paginated=True,
+    response=OrderPublic,
+)
 def order_collection(req: Req):
-    caller = req.user
-    return paginate(req, orders.owned_query(caller), lambda rows: orders.serialize_page(req.session, rows))
+    stmt = orders.listing_query(
+        req.user,
+        status=int_param(req.query, "status", low=1, high=7),
+        user_id=int_param(req.query, "user", low=1),
+    )
+    return paginate(req, stmt, lambda rows: orders.serialize_page(req.session, rows))
 
 
 @api.route(
@@ -171,23 +204,88 @@ def order_cancel(req: Req, order_id: str):
     return orders.cancel(req.session, req.user, order_id)
 
 
-# --- payments -----------------------------------------------------------------------------
-
-
-@api.route("/shopping/payments", methods=["GET"], summary="我的支付记录", paginated=True, response=PaymentPublic)
-def payment_collection(req: Req):
-    return paginate(req, payments.owned_query(req.user), lambda rows: [payments.serialize(p) for p in rows])
+@api.route(
+    "/shopping/orders/{order_id}/ship",
+    methods=["POST"],
+    summary="发货（超级用户）：待发货 → 已发货",
+    response=OrderPublic,
+    path_params=ORDER_ID,
+    errors=(403, 409),
+)
+def order_ship(req: Req, order_id: str):
+    return fulfilment.ship(req.session, req.user, order_id)
 
 
 @api.route(
-    "/shopping/payments/{order_id}/pay",
-    methods=["GET"],
-    summary="未支付订单的支付宝支付链接",
-    response=PayUrlPublic,
+    "/shopping/orders/{order_id}/receive",
+    methods=["POST"],
+    summary="确认收货：已发货 → 已收货",
+    response=OrderPublic,
     path_params=ORDER_ID,
+    errors=(403, 409),
 )
-def payment_pay_url(req: Req, order_id: str):
-    return payments.pay_url(req.session, req.user, order_id)
+def order_receive(req: Req, order_id: str):
+    return fulfilment.receive(req.session, req.user, order_id)
+
+
+@api.route(
+    "/shopping/orders/{order_id}/finish",
+    methods=["POST"],
+    summary="完成订单：已收货 → 已完成",
+    response=OrderPublic,
+    path_params=ORDER_ID,
+    errors=(403, 409),
+)
+def order_finish(req: Req, order_id: str):
+    return fulfilment.finish(req.session, req.user, order_id)
+
+
+@api.route(
+    "/shopping/orders/{order_id}/refund",
+    methods=["POST"],
+    db=False,  # Alipay is asked between two short transactions, never inside one
+    summary="支付宝全额退款（超级用户）：待发货或已取消待退款 → 已退款",
+    response=OrderPublic,
+    path_params=ORDER_ID,
+    errors=(403, 409, 503),
+)
+def order_refund(req: Req, order_id: str):
+    with session_scope() as session:
+        req.use_session(lambda: session)
+        caller = req.user
+    return refunds.refund_order(caller, order_id)
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+@api.route(
+    "/shopping/payments",
+    methods=["GET"],
+    summary="我的支付记录（管理员：所有人的）",
+    query=PaymentFilters,
+    paginated=True,
+    response=PaymentPublic,
+)
+def payment_collection(req: Req):
+    stmt = payments.listing_query(req.user, refund_required=bool_param(req.query, "refund_required"))
+    return paginate(req, stmt, lambda rows: [payments.serialize(p) for p in rows])
+
+
+@api.route("/shopping/payments/{id}", methods=["GET"], summary="一条支付记录", response=PaymentPublic)
+def payment_item(req: Req, id: int):
+    return payments.detail(req.session, req.user, id)
+
+
+@api.route(
+    "/shopping/payments/{id}/pay",
+    methods=["GET"],
+    summary="未支付订单的支付宝支付链接（路径中为订单号）",
+    response=PayUrlPublic,
+    path_params=PAY_ORDER_ID,
+)
+def payment_pay_url(req: Req, id: str):
+    return payments.pay_url(req.session, req.user, id)
 
 
 @api.route(

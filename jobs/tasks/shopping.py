@@ -1,6 +1,8 @@
-"""Shopping jobs: the scheduled cleanup of unpaid orders (routes.yaml ``jobs:``)."""
+"""Shopping jobs: the scheduled cleanup of orders and payments (routes.yaml ``jobs:``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from celery import shared_task
 
@@ -8,11 +10,12 @@ from studyhub.domain.shopping.task_names import CLEANUP
 
 
 @shared_task(name=CLEANUP)
-def cleanup() -> int:
-    """Cancel orders unpaid after ``ORDER_PAY_TIMEOUT_SECONDS`` and give their stock back.
+def cleanup() -> dict[str, Any]:
+    """Cancel orders unpaid after ``ORDER_PAY_TIMEOUT_SECONDS`` (asking Alipay first), mark orders
+    shipped ``ORDER_AUTO_RECEIVE_DAYS`` ago received, refund payments flagged for refund.
 
-    Idempotent and safe to run twice at once: each order is cancelled by a conditional UPDATE.
+    Idempotent and safe to run twice at once: every change is a conditional UPDATE.
     """
-    from studyhub.domain.shopping.orders import cancel_expired_orders
+    from studyhub.domain.shopping.cleanup import run_cleanup
 
-    return cancel_expired_orders()
+    return run_cleanup()

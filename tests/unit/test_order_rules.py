@@ -13,7 +13,8 @@ from shopping_fixtures import backdate_order, commodity_state, count_rows, make_
 from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import run_in_transaction, session_scope
-from studyhub.domain.shopping.orders import cancel_expired_orders, cancel_unpaid, place_order
+from studyhub.domain.shopping.orders import cancel_unpaid, place_order
+from studyhub.domain.shopping.reconciliation import cancel_expired_orders
 from studyhub.domain.shopping.schemas import OrderIn
 from studyhub.models.shopping import (
     ALIPAY,

@@ -240,7 +240,7 @@ def test_concurrent_cancels_give_the_stock_back_once(client, student):
 
 
 def test_cleanup_cancels_unpaid_orders_past_the_timeout_and_gives_stock_back_once(client, student):
-    from studyhub.domain.shopping.orders import cancel_expired_orders
+    from studyhub.domain.shopping.reconciliation import cancel_expired_orders
 
     cid = make_commodity(stock=10)
     api = client.as_user(student)
@@ -264,7 +264,7 @@ def test_cleanup_cancels_unpaid_orders_past_the_timeout_and_gives_stock_back_onc
 
 def test_the_timeout_comes_from_order_pay_timeout_seconds(client, student, monkeypatch):
     from studyhub.core import config
-    from studyhub.domain.shopping.orders import cancel_expired_orders
+    from studyhub.domain.shopping.reconciliation import cancel_expired_orders
 
     cid = make_commodity(stock=10)
     order = buy(client.as_user(student), student, cid)
@@ -281,7 +281,7 @@ def test_the_timeout_comes_from_order_pay_timeout_seconds(client, student, monke
 
 
 def test_two_cleanup_runs_racing_give_the_stock_back_exactly_once(client, student):
-    from studyhub.domain.shopping.orders import cancel_expired_orders
+    from studyhub.domain.shopping.reconciliation import cancel_expired_orders
 
     cid = make_commodity(stock=100)
     api = client.as_user(student)

@@ -268,11 +268,12 @@ def test_a_payment_for_a_cancelled_order_is_recorded_and_flagged_for_refund(clie
     assert client.as_user(student).get("/api/shopping/payments").json()["count"] == 1
 
 
-def test_cleanup_racing_a_payment_ends_consistent(client, student, alipay):
-    """Expired order: the cleanup job and Alipay's notification arrive at the same moment.
+def test_cleanup_racing_a_payment_ends_consistent(client, student, alipay, alipay_gateway):
+    """Expired order: the cleanup job (asking the fake Alipay, which knows no such trade) and
+    Alipay's notification arrive at the same moment.
     Either the payment wins (paid, stock stays sold) or the cleanup wins (cancelled, stock back,
     payment kept and flagged for refund) — never both, never neither."""
-    from studyhub.domain.shopping.orders import cancel_expired_orders
+    from studyhub.domain.shopping.reconciliation import cancel_expired_orders
 
     for _ in range(3):
         cid = make_commodity(stock=10)

@@ -103,6 +103,16 @@ def _base_url(env: dict[str, str], name: str) -> str | None:
     return raw.rstrip("/")
 
 
+def _gateway_url(env: dict[str, str], name: str) -> str | None:
+    """An http(s) URL (``https://openapi.alipay.com/gateway.do``), or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", raw):
+        raise ValueError(f"setting {name} must be an http(s) URL (https://openapi.alipay.com/gateway.do), got {raw!r}")
+    return raw
+
+
 def _read_key(value: str | None) -> str | None:
     """PEM text, or ``@/path/to/file``."""
     if not value:
@@ -142,7 +152,9 @@ class Settings:
     alipay_sandbox: bool = True
     alipay_return_url: str | None = None
     alipay_notify_url: str | None = None
+    alipay_gateway: str | None = None  # unset: Alipay's sandbox or production gateway (ALIPAY_SANDBOX)
     order_pay_timeout_seconds: int = 1800
+    order_auto_receive_days: int = 14  # shipped orders are marked received after this
     db_retry_attempts: int = 5  # run_in_transaction's tries on deadlock; 10 on Galera (README)
     backend_timeout_seconds: float = 5.0  # the longest wait on a backing service before 503
     rate_limit_captcha: RateLimit = RateLimit(30, 60)
@@ -244,7 +256,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         alipay_sandbox=_bool(env.get("ALIPAY_SANDBOX"), True),
         alipay_return_url=env.get("ALIPAY_RETURN_URL") or None,
         alipay_notify_url=env.get("ALIPAY_NOTIFY_URL") or None,
+        alipay_gateway=_gateway_url(env, "ALIPAY_GATEWAY"),
         order_pay_timeout_seconds=_int(env, "ORDER_PAY_TIMEOUT_SECONDS", 1800),
+        order_auto_receive_days=max(1, _int(env, "ORDER_AUTO_RECEIVE_DAYS", 14)),
         db_retry_attempts=max(1, _int(env, "DB_RETRY_ATTEMPTS", 5)),
         backend_timeout_seconds=_positive_float(env, "BACKEND_TIMEOUT_SECONDS", 5.0),
         rate_limit_captcha=_rate(env, "RATE_LIMIT_CAPTCHA", "30/minute"),

@@ -1,22 +1,27 @@
 """The shop: commodities, carts, orders with their goods, and Alipay payments.
 
 Stock and sales are only ever changed by conditional UPDATEs (see ``studyhub.domain.shopping.orders`` and the
-shopping function); ``payments.trade_id`` is unique so a redelivered notification records once.
+shopping function); ``payments.trade_id`` is unique so a redelivered notification records once,
+``payments.refund_no`` (the refund's ``out_request_no``) so a payment is refunded once.
+
+Rows whose id a client sends back (cart rows, goods, payments) use SQLite's ``AUTOINCREMENT``: a
+deleted row's id is never handed out again (MySQL/MariaDB's auto-increment never reuses one).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin
+from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime
 
 Money = Numeric(10, 2)
 
 # Order.status
-UNPAID, PAID, SHIPPED, RECEIVED, FINISHED, CANCELLED = 1, 2, 3, 4, 5, 6
+UNPAID, PAID, SHIPPED, RECEIVED, FINISHED, CANCELLED, REFUNDED = 1, 2, 3, 4, 5, 6, 7
 # Order.pay_method
 ALIPAY, CASH_ON_DELIVERY = 1, 2
 
@@ -31,11 +36,13 @@ class Commodity(TimestampMixin, SoftDeleteMixin, Base):
     sales: Mapped[int] = mapped_column(Integer, default=0)
     description: Mapped[str] = mapped_column(Text, default="")
     image: Mapped[str | None] = mapped_column(String(500), default=None)  # a URL
+    # the stored file behind ``image`` when it was uploaded (deleted when replaced)
+    image_key: Mapped[str | None] = mapped_column(String(300), default=None)
 
 
 class ShoppingCart(TimestampMixin, Base):
     __tablename__ = "shopping_carts"
-    __table_args__ = (UniqueConstraint("user_id", "commodity_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "commodity_id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
@@ -57,10 +64,12 @@ class Order(TimestampMixin, Base):
     status: Mapped[int] = mapped_column(SmallInteger, default=UNPAID)
     # a payment arrived for an order that was already cancelled (or already paid): give it back
     refund_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # auto-received after a while
 
 
 class OrderGoods(TimestampMixin, Base):
     __tablename__ = "order_goods"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.order_id", ondelete="CASCADE"), index=True)
@@ -72,8 +81,14 @@ class OrderGoods(TimestampMixin, Base):
 
 class Payment(TimestampMixin, Base):
     __tablename__ = "payments"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.order_id", ondelete="CASCADE"), index=True)
     trade_id: Mapped[str] = mapped_column(String(100), unique=True)  # Alipay's trade_no
     amount: Mapped[Decimal] = mapped_column(Money)
+    # a payment to give back (it arrived for a cancelled or already paid order); cleared once refunded
+    refund_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the refund's ``out_request_no`` once one was asked for: Alipay refunds one request number once
+    refund_no: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

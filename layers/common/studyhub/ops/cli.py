@@ -206,15 +206,20 @@ def captcha_answer(uuid: str) -> None:
 
 @main.command()
 def cleanup() -> None:
-    """Run the cleanup job once: cancel orders unpaid after ORDER_PAY_TIMEOUT_SECONDS."""
+    """Run the cleanup job once: expire unpaid orders (asking Alipay first), receive long-shipped
+    orders, refund flagged payments."""
     from studyhub.core.errors import Unavailable
-    from studyhub.domain.shopping.orders import cancel_expired_orders
+    from studyhub.domain.shopping.cleanup import run_cleanup
 
     try:
-        cancelled = cancel_expired_orders()
+        result = run_cleanup()
     except Unavailable as error:
         _fail(error.detail)
-    click.echo(f"cancelled {cancelled} expired unpaid orders")
+    click.echo(
+        f"cancelled {result['cancelled']} expired unpaid orders, received {result['received']} shipped orders, "
+        f"refunded {result['refunded']} payments ({result['refunds_refused']} refused by Alipay, "
+        f"{result['refunds_left']} left for the next run)"
+    )
 
 
 @main.command("nginx-config")

@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
+from studyhub.core.db import on_commit
 from studyhub.core.times import isoformat
 from studyhub.core.urls import absolute
 from studyhub.domain.access import require_superuser
@@ -64,10 +65,24 @@ def update(session: Session, caller: User, commodity_id: int, body: CommodityIn 
             value = getattr(body, field)
             if value is None and field != "image":
                 raise errors.Invalid.field(field, "该字段不能为空。")
+            if field == "image" and value != commodity.image:
+                forget_uploaded(session, commodity)  # an uploaded file replaced by a URL
             setattr(commodity, field, value)
     session.flush()
     session.refresh(commodity)
     return serialize(commodity)
+
+
+def forget_uploaded(session: Session, commodity: Commodity) -> None:
+    """The image is being replaced: its stored file (if it was uploaded) goes once that commits."""
+    old_key = commodity.image_key
+    if not old_key:
+        return
+    from studyhub.clients.storage import get_storage
+
+    storage = get_storage()
+    commodity.image_key = None
+    on_commit(session, lambda: storage.delete(old_key))
 
 
 def delete(session: Session, caller: User, commodity_id: int) -> None:

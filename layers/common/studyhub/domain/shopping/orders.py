@@ -27,7 +27,6 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,7 +86,19 @@ def serialize(order: Order, goods: list[OrderGoods]) -> dict[str, Any]:
 
 
 def owned_query(caller: User) -> Select[Order]:
-    return select(Order).where(Order.user_id == caller.id).order_by(Order.update_time.desc(), Order.order_id.desc())
+    return listing_query(caller)
+
+
+def listing_query(caller: User, *, status: int | None = None, user_id: int | None = None) -> Select[Order]:
+    """The caller's orders; an operator's (superuser): everyone's. Filters ``status`` and ``user``."""
+    stmt = select(Order)
+    if not caller.is_superuser:
+        stmt = stmt.where(Order.user_id == caller.id)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if user_id is not None:
+        stmt = stmt.where(Order.user_id == user_id)
+    return stmt.order_by(Order.update_time.desc(), Order.order_id.desc())
 
 
 def get_owned(session: Session, caller: User, order_id: str, *, lock: bool = False) -> Order:
@@ -102,8 +113,20 @@ def get_owned(session: Session, caller: User, order_id: str, *, lock: bool = Fal
     return order
 
 
+def get_visible(session: Session, caller: User, order_id: str) -> Order:
+    """The order if the caller owns it or is an operator (superuser); else 404."""
+    if len(order_id) > 32:
+        raise errors.NotFound()
+    order = session.scalars(
+        select(Order).where(Order.order_id == order_id).execution_options(populate_existing=True)
+    ).one_or_none()
+    if order is None or (order.user_id != caller.id and not caller.is_superuser):
+        raise errors.NotFound()
+    return order
+
+
 def detail(session: Session, caller: User, order_id: str) -> dict[str, Any]:
-    return serialize_page(session, [get_owned(session, caller, order_id)])[0]
+    return serialize_page(session, [get_visible(session, caller, order_id)])[0]
 
 
 def pay_deadline(order: Order) -> datetime:
@@ -267,37 +290,13 @@ def cancel_unpaid(session: Session, order_id: str) -> bool:
     return True
 
 
-def expired_order_ids(session: Session, *, now: datetime | None = None, limit: int = 500) -> list[str]:
+def expired_orders(session: Session, *, now: datetime | None = None, limit: int = 500) -> list[tuple[str, int]]:
+    """``(order_id, pay_method)`` of orders unpaid for longer than ``ORDER_PAY_TIMEOUT_SECONDS``."""
     cutoff = (now or utcnow()) - timedelta(seconds=get_settings().order_pay_timeout_seconds)
-    return list(
-        session.scalars(
-            select(Order.order_id)
-            .where(Order.status == UNPAID, Order.create_time < cutoff)
-            .order_by(Order.create_time)
-            .limit(limit)
-        )
+    rows = session.execute(
+        select(Order.order_id, Order.pay_method)
+        .where(Order.status == UNPAID, Order.create_time < cutoff)
+        .order_by(Order.create_time)
+        .limit(limit)
     )
-
-
-def cancel_expired_orders(*, now: datetime | None = None, batch: int = 500) -> int:
-    """The cleanup job: cancel every order unpaid for longer than ``ORDER_PAY_TIMEOUT_SECONDS``.
-
-    Each order is cancelled in its own short transaction (retried on deadlock), so one busy
-    commodity row never holds the whole run. Returns how many orders this run cancelled.
-    """
-    from studyhub.core.db import run_in_transaction, session_scope
-
-    cancelled = 0
-    seen: set[str] = set()
-    while True:
-        with session_scope() as session:
-            candidates = [i for i in expired_order_ids(session, now=now, limit=batch) if i not in seen]
-        if not candidates:
-            break
-        for order_id in candidates:
-            seen.add(order_id)
-            if run_in_transaction(partial(cancel_unpaid, order_id=order_id)):
-                cancelled += 1
-    if cancelled:
-        log.info("cleanup cancelled %d expired unpaid orders", cancelled)
-    return cancelled
+    return [(order_id, pay_method) for order_id, pay_method in rows]

@@ -5,7 +5,8 @@ A payment is recorded exactly once per Alipay ``trade_no``: the order row is loc
 and find the payment already there, and ``payments.trade_id`` is unique besides. The order
 becomes paid only through ``UPDATE ... WHERE status = 1``; a payment for an order that was
 cancelled meanwhile (or is already paid by another trade) is kept and the order is flagged for
-a refund, its status unchanged.
+a refund, its status unchanged; so is the payment (``payments.refund_required``: the operators'
+list ``?refund_required=true``, and what the cleanup job refunds, see ``refunds.py``).
 """
 
 from __future__ import annotations
@@ -57,13 +58,24 @@ def serialize(payment: Payment) -> dict[str, Any]:
     }
 
 
-def owned_query(caller: User) -> Select[Payment]:
-    return (
-        select(Payment)
-        .join(Order, Order.order_id == Payment.order_id)
-        .where(Order.user_id == caller.id)
-        .order_by(Payment.update_time.desc(), Payment.id.desc())
-    )
+def listing_query(caller: User, *, refund_required: bool | None = None) -> Select[Payment]:
+    """The caller's payments; a superuser's: everyone's (``refund_required``: only those to give back)."""
+    stmt = select(Payment)
+    if not caller.is_superuser:
+        stmt = stmt.join(Order, Order.order_id == Payment.order_id).where(Order.user_id == caller.id)
+    if refund_required is not None:
+        stmt = stmt.where(Payment.refund_required.is_(refund_required))
+    return stmt.order_by(Payment.update_time.desc(), Payment.id.desc())
+
+
+def detail(session: Session, caller: User, payment_id: int) -> dict[str, Any]:
+    """One payment: its order's owner or a superuser; anyone else 404."""
+    row = session.execute(
+        select(Payment, Order.user_id).join(Order, Order.order_id == Payment.order_id).where(Payment.id == payment_id)
+    ).one_or_none()
+    if row is None or (row.user_id != caller.id and not caller.is_superuser):
+        raise errors.NotFound()
+    return serialize(row.Payment)
 
 
 def pay_url(session: Session, caller: User, order_id: str) -> dict[str, str]:
@@ -109,6 +121,7 @@ def record_payment(session: Session, order: Order, trade_id: str, amount: Decima
         .execution_options(synchronize_session=False),
     )
     if not paid:
+        payment.refund_required = True
         session.execute(
             sql_update(Order)
             .where(Order.order_id == order.order_id)
@@ -119,7 +132,7 @@ def record_payment(session: Session, order: Order, trade_id: str, amount: Decima
     return payment
 
 
-def _lock_order(session: Session, order_id: str) -> Order | None:
+def lock_order(session: Session, order_id: str) -> Order | None:
     if len(order_id) > ORDER_ID_MAX:
         return None
     return session.scalars(
@@ -142,7 +155,7 @@ def handle_notification(session: Session, params: dict[str, str]) -> None:
 def _record_notification(session: Session, params: dict[str, str]) -> None:
     order_id, trade_id = params["out_trade_no"], params["trade_no"]
     amount = _amount(params.get("total_amount"))
-    order = _lock_order(session, order_id)
+    order = lock_order(session, order_id)
     if order is None:
         raise Rejected("unknown order")
     if amount != order.total_amount:
@@ -176,7 +189,7 @@ def handle_return(session: Session, caller: User, params: dict[str, str]) -> dic
         check_signed(params)
     except Rejected:
         raise errors.Forbidden("签名验证失败", code="invalid_signature") from None
-    order = _lock_order(session, params["out_trade_no"])
+    order = lock_order(session, params["out_trade_no"])
     if order is None or order.user_id != caller.id:
         raise errors.NotFound()
     if "total_amount" in params:

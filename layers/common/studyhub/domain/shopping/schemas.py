@@ -130,6 +130,15 @@ class PaymentReturnPublic(Public):
     trade_id: str
 
 
+class OrderFilters(Body):
+    status: int | None = Field(default=None, ge=1, le=7, description="订单状态")
+    user: int | None = Field(default=None, ge=1, description="下单用户（管理员查看他人的订单）")
+
+
+class PaymentFilters(Body):
+    refund_required: bool | None = Field(default=None, description="只看待退款（true）或不待退款（false）的付款")
+
+
 class CommodityFilters(Body):
     search: str | None = Field(default=None, max_length=200, description="名称包含")
 
