@@ -11,9 +11,13 @@ writable place). Other stages and keys are left as they are.
     python infra/aws/configure_stage.py --stage prod --layer-arn arn:aws:lambda:REGION:ACCOUNT:layer:studyhub-common:3 \\
         --env-file prod.env [--set CELERY_BROKER_URL=sqs://]... [--functions-dir functions]
 
-The values land in config.json in clear text and then in the Lambda configuration: keep a stage
-holding secrets (JWT_SECRET, database password, Alipay keys) out of git, or let ``package.py``
-apply them to its build copies only (it calls ``configure`` below on copies, never on the repo).
+The values land in config.json in clear text and then in the Lambda configuration, so secrets
+are refused here (and in ``package.py``, which writes them into ``sam.json``): ``JWT_SECRET``,
+``ALIPAY_APP_PRIVATE_KEY`` and any URL setting carrying a password. Store each in SSM Parameter
+Store or Secrets Manager and give its name instead (``JWT_SECRET_SSM=/studyhub/prod/jwt_secret``,
+``DATABASE_URL_SECRET_ID=studyhub/prod/db``): the functions read it at their cold start
+(``studyhub.core.aws_secrets``). ``--allow-plaintext-secrets`` is for a throwaway stage
+(LocalStack).
 """
 
 from __future__ import annotations
@@ -23,12 +27,42 @@ import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEDULER_DIR = ROOT / "infra" / "aws" / "scheduler"
 ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_ENV = {"STUDYHUB_VAR_DIR": "/tmp/studyhub"}
+# Settings whose value is a secret, and URL settings whose URL may carry a password: the same list
+# as studyhub.core.aws_secrets.SECRET_SETTINGS (a test keeps them equal).
+SECRET_VALUES = ("JWT_SECRET", "ALIPAY_APP_PRIVATE_KEY")
+SECRET_URLS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SMTP_URL", "ELASTICSEARCH_URL", "STORAGE_URL")
+
+
+def plaintext_secrets(env: dict[str, str]) -> list[str]:
+    """The settings of ``env`` that would put a secret in clear text into a template or config."""
+    found = [name for name in SECRET_VALUES if (env.get(name) or "").strip()]
+    for name in SECRET_URLS:
+        try:
+            password = urlsplit(env.get(name) or "").password
+        except ValueError:
+            password = None
+        if password:
+            found.append(name)
+    return found
+
+
+def refuse_plaintext_secrets(env: dict[str, str]) -> None:
+    found = plaintext_secrets(env)
+    if found:
+        example = found[0]
+        raise ValueError(
+            f"{', '.join(found)} would be written in clear text: store each in SSM Parameter Store "
+            f"(aws ssm put-parameter --type SecureString --name /studyhub/STAGE/{example.lower()} --value ...) "
+            f"or Secrets Manager and set {example}_SSM=<parameter name> or {example}_SECRET_ID=<secret name or ARN> "
+            "instead (--allow-plaintext-secrets: a throwaway stage only)"
+        )
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -99,10 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--functions-dir", type=Path, default=ROOT / "functions")
     parser.add_argument("--no-scheduler", action="store_true", help="leave infra/aws/scheduler alone")
+    parser.add_argument(
+        "--allow-plaintext-secrets", action="store_true", help="write secret values as given (a throwaway stage)"
+    )
     args = parser.parse_args(argv)
     try:
         env = read_env_file(args.env_file) if args.env_file else {}
         env.update(parse_assignments(args.assignments))
+        if not args.allow_plaintext_secrets:
+            refuse_plaintext_secrets(env)
         dirs = project_dirs(args.functions_dir, with_scheduler=not args.no_scheduler)
         if not dirs:
             raise ValueError(f"no Chalice project under {args.functions_dir}")

@@ -27,6 +27,12 @@ then edits ``<out>/<name>/sam.json``:
   local runtime and behind Nginx) and adds the CORS headers to every answer. API Gateway's own
   answers above carry them only when the stage's ``CORS_ALLOW_ORIGINS`` is one fixed origin or
   ``*`` (a gateway response can't match a list).
+- **secrets**: none is written. A secret setting given by value (``JWT_SECRET``, a URL with a
+  password, ...) is refused (``configure_stage.refuse_plaintext_secrets``; ``--allow-plaintext-secrets``
+  for a throwaway stage such as LocalStack); given by name (``JWT_SECRET_SSM``,
+  ``DATABASE_URL_SECRET_ID``), the function reads it at its cold start, and its role gets
+  ``ssm:GetParameter`` / ``secretsmanager:GetSecretValue`` on exactly those names (a parameter
+  or secret encrypted with a customer-managed KMS key also needs ``kms:Decrypt`` on that key).
 - **bytecode**: ``deployment.zip`` gets a ``__pycache__/*.cpython-311.pyc`` beside every module,
   compiled with unchecked hashes (Lambda can't write bytecode and Chalice zips with 1980
   timestamps, so timestamp-checked ``.pyc`` would be stale; ``build_layer.py`` does the same for
@@ -58,7 +64,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(HERE)]
 
-from configure_stage import configure, parse_assignments, read_env_file  # noqa: E402
+from configure_stage import configure, parse_assignments, read_env_file, refuse_plaintext_secrets  # noqa: E402
 
 SCHEDULER = HERE / "scheduler"
 SCHEDULE_FILE = SCHEDULER / "chalicelib" / "schedule.json"
@@ -241,6 +247,58 @@ def inline_layer(zip_path: Path, layer_zip: Path) -> int:
     return added
 
 
+def secret_resources(env: dict[str, str]) -> dict[str, list]:
+    """``{IAM action: [resource ARNs]}`` for the secrets ``env`` names (``<NAME>_SSM``,
+    ``<NAME>_SECRET_ID``): an ARN as given, a name in this stack's account and region."""
+    from studyhub.core.aws_secrets import references
+
+    grants: dict[str, list] = {}
+    for _name, (suffix, reference) in sorted(references(env).items()):
+        if reference.startswith("arn:"):
+            arn: object = reference
+        elif suffix == "_SSM":
+            arn = {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{reference.lstrip('/')}"
+            }
+        else:  # Secrets Manager appends 6 random characters to a secret's name in its ARN
+            arn = {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{reference}-??????"
+            }
+        action = "ssm:GetParameter" if suffix == "_SSM" else "secretsmanager:GetSecretValue"
+        grants.setdefault(action, []).append(arn)
+    return grants
+
+
+def reference_variables(env: dict[str, str]) -> dict[str, str]:
+    """The ``<NAME>_SSM``/``<NAME>_SECRET_ID`` variables of ``env``."""
+    from studyhub.core.aws_secrets import references
+
+    return {name + suffix: reference for name, (suffix, reference) in references(env).items()}
+
+
+def add_reference_variables(template: dict, variables: dict[str, str]) -> dict:
+    """Put the secret references into every function's environment. They are kept out of the
+    stage while ``chalice package`` imports the app (its settings would read them: no AWS call
+    may happen while packaging) and added to the template here."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function" and variables:
+            current = resource["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
+            resource["Properties"]["Environment"]["Variables"] = dict(sorted({**current, **variables}.items()))
+    return template
+
+
+def grant_secret_reads(template: dict, env: dict[str, str]) -> dict:
+    """Let the function's role read the secrets its settings name, and nothing else."""
+    grants = secret_resources(env)
+    role = template.get("Resources", {}).get("DefaultRole")
+    if not grants or role is None:
+        return template
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    for action, resources in grants.items():
+        statements.append({"Effect": "Allow", "Action": [action], "Resource": resources})
+    return template
+
+
 def package_one(
     name: str,
     source: Path,
@@ -257,7 +315,9 @@ def package_one(
     shutil.copytree(source, work, ignore=COPY_IGNORE)
     if source == SCHEDULER:  # the jobs as routes.yaml says now (the committed copy is kept current by a test)
         (work / "chalicelib" / "schedule.json").write_text(render_schedule(), encoding="utf-8")
-    configure(work / ".chalice" / "config.json", stage, layer_arns=layer_arns, env=env)
+    secret_names = reference_variables(env)
+    stage_env = {key: value for key, value in env.items() if key not in secret_names}
+    configure(work / ".chalice" / "config.json", stage, layer_arns=layer_arns, env=stage_env)
     target = out / name
     shutil.rmtree(target, ignore_errors=True)
     result = subprocess.run(
@@ -267,6 +327,7 @@ def package_one(
         raise RuntimeError(f"chalice package failed for {name}:\n{result.stdout}\n{result.stderr}")
     template_path = target / "sam.json"
     template = edit_template(json.loads(template_path.read_text(encoding="utf-8")), name, env)
+    template = grant_secret_reads(add_reference_variables(template, secret_names), env)
     template_path.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     add_bytecode(target / "deployment.zip")
     if layer_zip is not None:
@@ -289,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", help="package only this project (repeatable)")
     parser.add_argument("--jobs", type=int, default=3, help="chalice package runs at once")
+    parser.add_argument(
+        "--allow-plaintext-secrets",
+        action="store_true",
+        help="write secret values into the templates as given (a throwaway stage such as LocalStack)",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("AWS_DEFAULT_REGION") and not os.environ.get("AWS_REGION"):
         print("error: set AWS_DEFAULT_REGION (chalice package needs a region, nothing is sent to AWS)", file=sys.stderr)
@@ -304,6 +370,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     env = read_env_file(args.env_file) if args.env_file else {}
     env.update(parse_assignments(args.assignments))
+    try:
+        if not args.allow_plaintext_secrets:
+            refuse_plaintext_secrets(env)
+        secret_resources(env)  # a value and a reference for one setting: refused before packaging
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
     args.out.mkdir(parents=True, exist_ok=True)
     todo = projects(args.only)

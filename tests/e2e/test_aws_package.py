@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYER_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:studyhub-common:7"
 BROWSER_IMG_ACCEPT = "image/avif,image/webp,*/*"  # Firefox's Accept for <img src>
 REGION = "us-east-1"
+JWT_PARAMETER = "/studyhub/prod/jwt_secret"
+DB_SECRET = "studyhub/prod/db"
 
 
 def routing():
@@ -55,6 +58,11 @@ def packaged(tmp_path_factory) -> Path:
             "CELERY_BROKER_URL=sqs://",
             "--set",
             "ALIPAY_SANDBOX=false",
+            # secrets by name: read at the cold start, never written into a template
+            "--set",
+            f"JWT_SECRET_SSM={JWT_PARAMETER}",
+            "--set",
+            f"DATABASE_URL_SECRET_ID={DB_SECRET}",
         ],
         cwd=ROOT,
         env=env,
@@ -135,9 +143,55 @@ def test_every_function_runs_on_the_layer_under_api_with_the_stage_settings(pack
     assert handler["Environment"]["Variables"] == {
         "ALIPAY_SANDBOX": "false",
         "CELERY_BROKER_URL": "sqs://",
+        "DATABASE_URL_SECRET_ID": DB_SECRET,
+        "JWT_SECRET_SSM": JWT_PARAMETER,
         "STUDYHUB_VAR_DIR": "/tmp/studyhub",
     }
     assert resources["RestAPI"]["Properties"]["StageName"] == "api"  # https://.../api/<group>/...
+
+
+@pytest.mark.parametrize("name", [*routing().functions, "scheduler"])
+def test_no_template_holds_a_secret_and_each_role_may_read_exactly_the_named_ones(packaged, name):
+    text = (packaged / name / "sam.json").read_text(encoding="utf-8")
+    assert '"JWT_SECRET"' not in text and '"DATABASE_URL"' not in text and '"ALIPAY_APP_PRIVATE_KEY"' not in text
+    assert not re.search(r"[a-z0-9+]+://[^/\s\"@:]+:[^/\s\"@]+@", text), "a URL with a password"
+    statements = template(packaged, name)["Resources"]["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    grants = {tuple(s["Action"]): s["Resource"] for s in statements["Statement"]}
+    assert grants[("ssm:GetParameter",)] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/studyhub/prod/jwt_secret"}
+    ]
+    assert grants[("secretsmanager:GetSecretValue",)] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:studyhub/prod/db-??????"
+        }
+    ]
+
+
+def test_packaging_refuses_secrets_given_in_clear_text_and_writes_nothing(tmp_path):
+    out = tmp_path / "sam"
+    given = {"JWT_SECRET": "s3cret-value", "DATABASE_URL": "mysql+pymysql://app:db-pass@db:3306/studyhub"}
+    result = subprocess.run(
+        [sys.executable, "infra/aws/package.py", "--out", str(out), "--only", "meta"]
+        + [arg for key, value in given.items() for arg in ("--set", f"{key}={value}")],
+        cwd=ROOT,
+        env=dict(os.environ, AWS_DEFAULT_REGION=REGION),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "JWT_SECRET, DATABASE_URL would be written in clear text" in result.stderr
+    assert "JWT_SECRET_SSM=" in result.stderr and "s3cret-value" not in result.stderr
+    assert not out.exists()
+
+
+def test_the_secret_lists_of_packaging_and_of_the_layer_agree():
+    sys.path.insert(0, str(ROOT / "infra" / "aws"))
+    from configure_stage import SECRET_URLS, SECRET_VALUES
+
+    from studyhub.core.aws_secrets import SECRET_SETTINGS
+
+    assert set(SECRET_VALUES) | set(SECRET_URLS) == set(SECRET_SETTINGS)
 
 
 @pytest.mark.parametrize("name", list(routing().functions))
@@ -251,7 +305,9 @@ def test_configure_stage_writes_the_layer_and_settings_into_every_function(tmp_p
             (ROOT / "functions" / name / ".chalice" / "config.json").read_text()
         )
     env_file = tmp_path / "prod.env"
-    env_file.write_text("# secrets stay out of git\nJWT_SECRET='s3cret value'\nexport REDIS_URL=redis://cache:6379/0\n")
+    env_file.write_text(
+        "# secrets by name\nJWT_SECRET_SSM='/studyhub/prod/jwt_secret'\nexport REDIS_URL=redis://cache:6379/0\n"
+    )
     script = [
         sys.executable,
         str(ROOT / "infra" / "aws" / "configure_stage.py"),
@@ -278,12 +334,17 @@ def test_configure_stage_writes_the_layer_and_settings_into_every_function(tmp_p
         assert prod["layers"] == [LAYER_ARN] and prod["api_gateway_stage"] == "api"
         assert prod["environment_variables"] == {
             "CELERY_BROKER_URL": "sqs://",
-            "JWT_SECRET": "s3cret value",
+            "JWT_SECRET_SSM": "/studyhub/prod/jwt_secret",
             "REDIS_URL": "redis://cache:6379/0",
             "STUDYHUB_VAR_DIR": "/tmp/studyhub",
         }
     refused = subprocess.run(script + ["--layer-arn", "studyhub-common"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "not a Lambda layer version ARN" in refused.stderr
+    before = {p: p.read_text() for p in functions.glob("*/.chalice/config.json")}
+    clear = ["--set", "JWT_SECRET=s3cret value", "--set", "REDIS_URL=redis://:redis-pass@cache:6379/0"]
+    refused = subprocess.run(script + ["--layer-arn", LAYER_ARN, *clear], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "JWT_SECRET, REDIS_URL would be written in clear text" in refused.stderr
+    assert {p: p.read_text() for p in functions.glob("*/.chalice/config.json")} == before
 
 
 # --- what API Gateway does with those binary media types, run through the apps -----------------
