@@ -34,7 +34,7 @@ def test_static_root_serves_the_build_with_the_spa_fallback_and_keeps_api_proxie
     assert 'add_header Cache-Control "public, max-age=31536000, immutable" always;' in text
     assert "location /api/users/ {" in text and "proxy_pass http://studyhub_users;" in text
     # no JSON 404 catch-all at / any more: the build's index answers unknown paths
-    assert 'location / {\n        types { }' not in text
+    assert "location / {\n        types { }" not in text
 
 
 def test_without_the_options_every_path_outside_api_is_the_json_404():
