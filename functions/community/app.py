@@ -5,8 +5,10 @@ from studyhub.domain.community.schemas import (
     ArticleIn,
     ArticlePatch,
     ArticlePublic,
+    CommentEdit,
     CommentFilters,
     CommentIn,
+    CommentPatch,
     CommentPublic,
     ReplyPublic,
 )
@@ -70,7 +72,19 @@ def comment_collection(req: Req):
     return paginate(req, comments.top_level_query(article_id), lambda rows: comments.serialize_page(req.session, rows))
 
 
-@api.route("/community/comments/{id}", methods=["DELETE"], summary="删除评论", status=204, errors=(403,))
+@api.route(
+    "/community/comments/{id}",
+    methods=["PUT", "PATCH", "DELETE"],
+    summary={"PUT": "修改自己的评论", "PATCH": "修改自己的评论（部分）", "DELETE": "删除评论"},
+    body={"PUT": CommentEdit, "PATCH": CommentPatch},
+    response={"PUT": (CommentPublic, ReplyPublic), "PATCH": (CommentPublic, ReplyPublic)},
+    status={"DELETE": 204},
+    errors=(403,),
+)
 def comment_item(req: Req, id: int):
-    comments.delete(req.session, req.user, id)
-    return NoContent()
+    """The author edits the text (it keeps its place in the thread); the author or a superuser deletes."""
+    if req.method == "DELETE":
+        comments.delete(req.session, req.user, id)
+        return NoContent()
+    body = req.parse(CommentEdit) if req.method == "PUT" else req.parse(CommentPatch)
+    return comments.update(req.session, req.user, id, body)

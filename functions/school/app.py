@@ -1,16 +1,22 @@
-"""The school function: classes and student registration (API.md §3). Routes only."""
+"""The school function: classes, students, class rosters in and out (API.md §3). Routes only."""
 
-from studyhub.domain.school import classes, students
+from studyhub.domain.school import classes, roster, students
 from studyhub.domain.school.schemas import (
     ClassIn,
     ClassPatch,
     ClassPublic,
+    RosterImported,
     StudentCreated,
+    StudentDetail,
     StudentFilters,
     StudentIn,
+    StudentPatch,
     StudentPublic,
+    StudentUpdate,
 )
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
+from studyhub.http.responses import download_response
+from studyhub.http.routedoc import CSV, UPLOAD
 
 app, api = create_app("school")
 api.health()
@@ -78,3 +84,56 @@ def student_collection(req: Req):
         students.students_query(caller, class_id=int_param(req.query, "classes")),
         lambda rows: students.serialize_page(req.session, rows),
     )
+
+
+@api.route(
+    "/school/students/{id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    summary={"GET": "一个学生", "PUT": "修改学生资料与班级", "PATCH": "修改学生（部分）", "DELETE": "停用学生"},
+    body={"PUT": StudentUpdate, "PATCH": StudentPatch},
+    response=StudentDetail,
+    status={"DELETE": 204},
+    errors=(403,),
+)
+def student_item(req: Req, id: int):
+    """A teacher reads a student, changes its email, name, age, sex or classes (the list is
+    replaced), or deactivates it (a soft delete: 404 to teachers afterwards)."""
+    caller = req.user
+    if req.method == "GET":
+        return students.read(req.session, caller, id)
+    if req.method == "DELETE":
+        students.deactivate(req.session, caller, id)
+        return NoContent()
+    body = req.parse(StudentUpdate) if req.method == "PUT" else req.parse(StudentPatch)
+    return students.update(req.session, caller, id, body)
+
+
+@api.route(
+    "/school/classes/{id}/students/import",
+    methods=["POST"],
+    summary="从 CSV 或 .xlsx 批量导入学生（老师及以上）",
+    body=UPLOAD,
+    response=RosterImported,
+    status=201,
+    errors=(403, 413, 415),
+)
+def class_roster_import(req: Req, id: int):
+    """Multipart field ``file``: a UTF-8 CSV (a BOM is fine) or an .xlsx with the header
+    ``username,email[,first_name,age,sex]``, at most 1,000 students. All or nothing: any bad row
+    is a 400 with ``errors: {"line N": [...]}`` and nobody is created. Each student gets the
+    registration email (queued)."""
+    caller = req.user
+    _fields, files = req.form()
+    return Created(roster.import_students(req.session, caller, id, files))
+
+
+@api.route(
+    "/school/classes/{id}/students/export",
+    summary="导出班级学生名单（CSV，带 BOM）",
+    response=CSV,
+    errors=(403,),
+)
+def class_roster_export(req: Req, id: int):
+    """The class's students as CSV (username,email,first_name,age,sex), no passwords."""
+    filename, text = roster.export_students(req.session, req.user, id)
+    return download_response(text, filename, "text/csv; charset=utf-8")

@@ -1,5 +1,5 @@
-"""School jobs: send a new student's credentials email, and re-queue emails whose job was lost
-(the rules: ``studyhub.domain.school.credentials_mail``)."""
+"""School jobs: send a new student's credentials email, queue those of a roster import, and
+re-queue emails whose job was lost (the rules: ``studyhub.domain.school.credentials_mail``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from celery import shared_task
 
 from studyhub.domain.school import credentials_mail
-from studyhub.domain.school.task_names import REQUEUE_CREDENTIALS_MAIL, SEND_CREDENTIALS
+from studyhub.domain.school.task_names import QUEUE_CREDENTIALS_MAIL, REQUEUE_CREDENTIALS_MAIL, SEND_CREDENTIALS
 
 log = logging.getLogger("studyhub.jobs.school")
 
@@ -20,6 +20,15 @@ def send_credentials(self, mail_id: int) -> str:
         return credentials_mail.deliver(int(mail_id), retry_in=retry_in)
     except OSError as error:
         raise self.retry(exc=error, countdown=retry_in) from error
+
+
+@shared_task(name=QUEUE_CREDENTIALS_MAIL)
+def queue_credentials_mail(mail_ids: list[int]) -> int:
+    """One send job per outbox row of a roster import. Run twice (a redelivery), a row still gets
+    one email: a send job claims its row first."""
+    for mail_id in mail_ids:
+        send_credentials.apply_async((int(mail_id),))
+    return len(mail_ids)
 
 
 @shared_task(name=REQUEUE_CREDENTIALS_MAIL)

@@ -287,10 +287,10 @@ def test_comments_of_a_deleted_article_can_no_longer_be_deleted(client, make_art
     assert client.as_user(student).delete(f"/api/community/comments/{comment.id}").status_code == 404
 
 
-def test_a_single_comment_cannot_be_read_only_deleted(client, make_article, make_comment, student):
+def test_a_single_comment_cannot_be_read_only_edited_or_deleted(client, make_article, make_comment, student):
     comment = make_comment(student, make_article(student))
     response = client.as_user(student).get(f"/api/community/comments/{comment.id}")
-    assert response.status_code == 405 and response.headers["allow"] == "DELETE"
+    assert response.status_code == 405 and response.headers["allow"] == "DELETE, PATCH, PUT"
 
 
 # --- query count ---------------------------------------------------------------------------------

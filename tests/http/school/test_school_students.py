@@ -13,7 +13,7 @@ import pytest
 from conftest import free_port, login
 from mail_fixtures import SmtpServer, queued_messages
 
-STUDENT_KEYS = {"id", "username", "email", "first_name", "classes"}
+STUDENT_KEYS = {"id", "username", "email", "first_name", "classes", "age", "sex"}
 
 
 @pytest.fixture

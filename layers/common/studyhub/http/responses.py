@@ -38,6 +38,18 @@ def text_response(body: str, status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": TEXT_TYPE})
 
 
+def download_response(body: str, filename: str, media_type: str) -> Response:
+    """A file to save (``Content-Disposition: attachment``): the name in UTF-8 (RFC 6266's
+    ``filename*``) and an ASCII stand-in for clients that read only ``filename``."""
+    from urllib.parse import quote
+
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(
+        body=body, status_code=200, headers={"Content-Type": media_type, "Content-Disposition": disposition}
+    )
+
+
 def error_response(error: errors.StudyHubError, request_id: str | None = None) -> Response:
     headers = dict(error.headers())
     if request_id:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, SmallInteger, String, Table
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -53,6 +53,9 @@ class User(Base):
     avatar: Mapped[str | None] = mapped_column(String(500), default=None)  # storage key
     date_joined: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # A student's profile from the original (API.md §3): age 1-120, sex 0 女 / 1 男; both optional.
+    age: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    sex: Mapped[int | None] = mapped_column(SmallInteger, default=None)
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 

@@ -20,9 +20,10 @@ from studyhub.domain.users.accounts import avatar_url
 from studyhub.models.community import Article, Comment
 from studyhub.models.users import User
 
-from .schemas import CommentIn
+from .schemas import CommentEdit, CommentIn, CommentPatch
 
-NEWEST_FIRST = (Comment.update_time.desc(), Comment.id.desc())
+# By creation (API.md §5), never by update_time: an edited comment keeps its place in its thread.
+NEWEST_FIRST = (Comment.create_time.desc(), Comment.id.desc())
 
 
 def _no_such(field: str, value: Any, code: str) -> errors.Invalid:
@@ -153,13 +154,37 @@ def create(session: Session, caller: User, body: CommentIn) -> dict[str, Any]:
     return _reply(comment, parent, authors)
 
 
-def delete(session: Session, caller: User, comment_id: int) -> None:
-    """Soft delete; a deleted top-level comment takes its thread out of the list with it."""
+def _visible_comment(session: Session, comment_id: int) -> Comment:
+    """A live comment of a live article, else 404."""
     comment = _live_comment(session, comment_id)
     if (
         comment is None
         or session.scalar(select(Article.is_delete).where(Article.id == comment.article_id)) is not False
     ):
         raise errors.NotFound()
+    return comment
+
+
+def update(session: Session, caller: User, comment_id: int, body: CommentEdit | CommentPatch) -> dict[str, Any]:
+    """The author changes the text (others 403, a superuser too: it's the author's words); the
+    comment stays where it is, and comes back as the list shows it (a thread, or a reply)."""
+    comment = _visible_comment(session, comment_id)
+    if comment.user_id != caller.id:
+        raise errors.Forbidden("只能修改自己的评论")
+    if "content" in body.model_fields_set:
+        if body.content is None:
+            raise errors.Invalid.field("content", "该字段不能为空。")
+        comment.content = body.content
+        session.flush()
+    if comment.root_comment_id is None:
+        return serialize_page(session, [comment])[0]
+    parent = session.get(Comment, comment.parent_comment_id) if comment.parent_comment_id is not None else None
+    authors = _authors(session, {comment.user_id} | ({parent.user_id} if parent else set()))
+    return _reply(comment, parent, authors)
+
+
+def delete(session: Session, caller: User, comment_id: int) -> None:
+    """Soft delete; a deleted top-level comment takes its thread out of the list with it."""
+    comment = _visible_comment(session, comment_id)
     require_owner_or_superuser(caller, comment.user_id)
     comment.is_delete = True

@@ -29,6 +29,16 @@ class CommentIn(Body):
     parent_comment: Id | None = None
 
 
+class CommentEdit(Body):
+    """PUT: the comment's text, its only editable field (its article and place stay)."""
+
+    content: str = Field(min_length=1, max_length=COMMENT_MAX)
+
+
+class CommentPatch(Body):
+    content: str | None = Field(default=None, min_length=1, max_length=COMMENT_MAX)
+
+
 # --- responses (API.md §5; what articles/comments serialize) ---------------------------------
 
 

@@ -5,6 +5,11 @@ in that row until the server accepted the email, then the row is deleted). Idemp
 claimed before sending (two jobs for one row never both send), and a row that is gone means the
 email went out already. SMTP failures retry with exponential backoff (1 s, 2 s, 4 s ... 10 min);
 the sweep picks up rows whose job was lost (broker down at queue time, retries spent).
+
+A row of a roster import carries no password yet (``PASSWORD_PENDING``): hashing a thousand
+argon2 passwords would take minutes inside the import's request. The first attempt generates
+the password, stores its hash on the account and seals it into the row, in the claim's
+transaction; retries then send that same password. The account can't log in before then.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ log = logging.getLogger("studyhub.jobs.school")
 
 CLAIM_SECONDS = 120  # longer than one SMTP conversation (20 s timeouts)
 MAX_BACKOFF_SECONDS = 600
+PASSWORD_PENDING = ""  # ``secret`` of a row whose password the first attempt generates
 MAX_RETRIES = 15  # 1 s ... 512 s, then 10 min: about an hour; the sweep takes over after that
 LOST_AFTER = timedelta(minutes=2)
 GIVE_UP_AFTER = timedelta(days=7)
@@ -42,8 +48,11 @@ def deliver(mail_id: int, *, retry_in: int = 60) -> str:
     """
     from sqlalchemy import or_, update
 
-    from studyhub.clients.mail import PermanentMailError, render_credentials, send, unseal
+    from studyhub.clients.mail import PermanentMailError, render_credentials, seal, send, unseal
     from studyhub.core.db import rows_matched, session_scope
+    from studyhub.core.security import hash_password
+    from studyhub.domain.school.students import generate_password
+    from studyhub.domain.users.accounts import PASSWORD_NOT_SET
     from studyhub.models.base import utcnow
     from studyhub.models.school import CredentialsMail
     from studyhub.models.users import User
@@ -64,11 +73,21 @@ def deliver(mail_id: int, *, retry_in: int = 60) -> str:
         row = session.get_one(CredentialsMail, mail_id)  # claimed just now: it is there
         user = session.get(User, row.user_id)
         username = user.username if user is not None and user.is_active else None
+        already_set = False
+        if user is not None and username is not None and row.secret == PASSWORD_PENDING:
+            # Set meanwhile (an operator's set-password or reset): that one stands, nothing to send.
+            already_set = user.password != PASSWORD_NOT_SET
+            if not already_set:
+                first_password = generate_password()
+                user.password = hash_password(first_password)  # the account's first: no token to revoke
+                row.secret = seal(first_password)
+                del first_password
         user_id, email, class_name, sealed, attempt = row.user_id, row.email, row.class_name, row.secret, row.attempts
 
-    if username is None:
+    if username is None or already_set:
         _drop(mail_id)
-        log.warning("credentials email dropped mail_id=%s user_id=%s: user gone or inactive", mail_id, user_id)
+        reason = "password set otherwise" if already_set else "user gone or inactive"
+        log.warning("credentials email dropped mail_id=%s user_id=%s: %s", mail_id, user_id, reason)
         return "dropped"
     try:
         password = unseal(sealed)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from studyhub.domain.schema import Body, Id, Public
+from studyhub.domain.schema import Body, Id, Public, no_bool
 from studyhub.domain.users.schemas import UserPublic
 from studyhub.domain.users.usernames import NewUsername
 
@@ -15,6 +16,14 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SLOGAN_MAX = 5000
 # Ids of one request go into one IN (...) query: SQLite binds at most 32,766 parameters.
 MEMBERS_MAX = 2000
+# A student is in a handful of classes; the list is replaced as a whole.
+STUDENT_CLASSES_MAX = 50
+
+# The original's student profile (API.md §3): age 1-120, sex 0 女 / 1 男; never a JSON true/false.
+Age = Annotated[int, Field(ge=1, le=120, description="年龄（1–120）"), BeforeValidator(no_bool)]
+Sex = Annotated[Literal[0, 1], Field(description="性别：0 女，1 男"), BeforeValidator(no_bool)]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+FirstName = Annotated[str, Field(max_length=150)]
 
 
 class ClassIn(Body):
@@ -31,9 +40,41 @@ class ClassPatch(Body):
 
 class StudentIn(Body):
     username: NewUsername
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    email: Email
     classes: Id
-    first_name: str = Field(default="", max_length=150)
+    first_name: FirstName = ""
+    age: Age | None = None
+    sex: Sex | None = None
+
+
+class RosterRow(Body):
+    """One row of an imported roster: the rules of one registration, the class from the URL."""
+
+    username: NewUsername
+    email: Email
+    first_name: FirstName = ""
+    age: Age | None = None
+    sex: Sex | None = None
+
+
+class StudentUpdate(Body):
+    """PUT: the whole editable profile (the username is the student's login: not changed here)."""
+
+    email: Email
+    first_name: FirstName = ""
+    age: Age | None = None
+    sex: Sex | None = None
+    classes: list[Id] = Field(max_length=STUDENT_CLASSES_MAX, description="所在班级（整体替换）")
+
+
+class StudentPatch(Body):
+    """PATCH: what is sent changes (``model_fields_set``); ``age``/``sex`` may be set to null."""
+
+    email: Email | None = None
+    first_name: FirstName | None = None
+    age: Age | None = None
+    sex: Sex | None = None
+    classes: list[Id] | None = Field(default=None, max_length=STUDENT_CLASSES_MAX, description="所在班级（整体替换）")
 
 
 # --- responses (API.md §3; what classes/students serialize) ----------------------------------
@@ -55,9 +96,11 @@ class ClassPublic(Public):
 
 
 class StudentPublic(UserPublic):
-    """A student in the teachers' list: the User JSON plus its classes."""
+    """A student in the teachers' list: the User JSON plus its classes and profile."""
 
     classes: list[int]
+    age: int | None
+    sex: Literal[0, 1] | None
 
 
 class StudentCreated(Public):
@@ -66,6 +109,25 @@ class StudentCreated(Public):
     email: str
     first_name: str
     classes: int
+    age: int | None
+    sex: Literal[0, 1] | None
+
+
+class StudentDetail(Public):
+    """One student (``/school/students/{id}``)."""
+
+    id: int
+    username: str
+    email: str
+    first_name: str
+    age: int | None
+    sex: Literal[0, 1] | None
+    classes: list[int]
+    is_active: bool
+
+
+class RosterImported(Public):
+    created: int = Field(description="新建的学生人数")
 
 
 class StudentFilters(Body):
