@@ -4,7 +4,8 @@ from chalice import Response
 
 from studyhub.domain import ratelimit
 from studyhub.domain.schema import FileUrlPublic
-from studyhub.domain.users import addresses, areas, login, users
+from studyhub.domain.school import password_reset
+from studyhub.domain.users import addresses, areas, login, sessions, users
 from studyhub.domain.users.schemas import (
     AddressIn,
     AddressPatch,
@@ -13,13 +14,17 @@ from studyhub.domain.users.schemas import (
     AreaPublic,
     LoginIn,
     LoginResult,
+    MessagePublic,
     PasswordChange,
+    TokenPublic,
     UserCreate,
     UserFilters,
     UserPublic,
     UserUpdate,
 )
-from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
+from studyhub.http import Created, NoContent, Req, create_app, int_param, json_response, paginate
+from studyhub.http.auth import token_from_header as bearer_token
+from studyhub.http.params import bool_param
 from studyhub.http.routedoc import PNG, UPLOAD
 
 UUID_PARAM = {"type": "string", "format": "uuid", "maxLength": 36}
@@ -67,7 +72,12 @@ def users_collection(req: Req):
         return Created(users.create(req.session, req.user, req.parse(UserCreate)))
     from studyhub.domain.users.accounts import serialize_user
 
-    stmt = users.users_query(req.user, group_id=int_param(req.query, "groups"), search=req.query.get("search") or "")
+    stmt = users.users_query(
+        req.user,
+        group_id=int_param(req.query, "groups"),
+        search=req.query.get("search") or "",
+        is_active=bool_param(req.query, "is_active"),
+    )
     return paginate(req, stmt, lambda rows: [serialize_user(u) for u in rows])
 
 
@@ -92,11 +102,45 @@ def user_item(req: Req, id: int):
 
 
 @api.route(
-    "/users/users/{id}/password", methods=["PUT"], summary="修改密码", body=PasswordChange, status=204, errors=(403,)
+    "/users/users/{id}/password",
+    methods=["PUT"],
+    summary="修改密码（本人凭原密码；超级用户可直接设置任何人的）",
+    body=PasswordChange,
+    status=204,
+    errors=(403,),
 )
 def user_password(req: Req, id: int):
+    """Self: old_password and new_password; a superuser for another user: new_password alone.
+    Every token of that user issued before is 401 afterwards."""
     users.change_password(req.session, req.user, id, req.parse(PasswordChange))
     return NoContent()
+
+
+@api.route(
+    "/users/users/{id}/password/reset",
+    methods=["POST"],
+    summary="重置密码并邮件发送新密码（超级用户，或同班老师）",
+    response=MessagePublic,
+    status=202,
+    errors=(403, 409),
+)
+def user_password_reset(req: Req, id: int):
+    """A new random password, emailed to the user like a registration (queued, retried); never in
+    the response. Every token of that user issued before is 401 afterwards."""
+    password_reset.reset_password(req.session, req.user, id)
+    return json_response({"detail": "新密码已通过邮件发送给该用户"}, 202)
+
+
+@api.route("/users/logout", methods=["POST"], summary="退出登录（令牌作废）", status=204)
+def logout_view(req: Req):
+    """The token sent with this request is 401 from now on, in every process."""
+    sessions.logout(req.user, bearer_token(req.headers.get("authorization")))
+    return NoContent()
+
+
+@api.route("/users/token/refresh", methods=["POST"], summary="刷新令牌", response=TokenPublic)
+def token_refresh(req: Req):
+    return sessions.refresh(req.user)
 
 
 @api.route(

@@ -38,27 +38,29 @@ class PermanentMailError(Exception):
 
 
 def render_credentials(*, to: str, username: str, password: str, class_name: str) -> EmailMessage:
-    """The seed's ``send_mail_task`` email: the class, the username and the initial password."""
+    """The seed's ``send_mail_task`` email: the class, the username and the initial password. A
+    user in no class (a password reset of a teacher, say) gets it without the class line."""
     settings = get_settings()
+    e = html.escape
+    welcome_text = f"欢迎进入【{class_name}】！\n\n" if class_name else ""
+    welcome_html = f"<h2>欢迎进入【{e(class_name)}】</h2>\n" if class_name else ""
     message = EmailMessage()
-    message["Subject"] = f"欢迎加入【{class_name}】：您的 StudyHub 登录账号"
+    message["Subject"] = f"欢迎加入【{class_name}】：您的 StudyHub 登录账号" if class_name else "您的 StudyHub 登录账号"
     message["From"] = settings.mail_from
     message["To"] = to
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="studyhub.local")
     message.set_content(
-        f"欢迎进入【{class_name}】！\n\n"
+        f"{welcome_text}"
         f"老师已为您开通 StudyHub 账号：\n"
         f"  登录用户名：{username}\n"
         f"  初始密码：{password}\n\n"
         f"请登录后尽快修改密码。\n",
         charset="utf-8",
     )
-    e = html.escape
     message.add_alternative(
         f"""<html><body>
-<h2>欢迎进入【{e(class_name)}】</h2>
-<p>老师已为您开通 StudyHub 账号。</p>
+{welcome_html}<p>老师已为您开通 StudyHub 账号。</p>
 <p>您的登录用户名为 <span style="color: #116bb7">{e(username)}</span></p>
 <p>您的初始密码为 <span style="color: #116bb7">{e(password)}</span></p>
 <p>请登录后尽快修改密码。</p>

@@ -6,6 +6,7 @@ PyJWT and argon2 are imported on first use so a cold start that serves no auth s
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any, Protocol
 
@@ -56,15 +57,19 @@ def burn_password_check(password: str) -> None:
 
 
 def issue_token(user: TokenSubject, *, now: float | None = None) -> str:
+    """``iat`` keeps its fraction of a second (a JWT NumericDate may): a password change revokes
+    the tokens issued before it, and a login a moment later, in the same second, must survive it.
+    ``jti`` names this one token, so a logout can revoke it alone."""
     import jwt
 
     settings = get_settings()
-    iat = int(now if now is not None else time.time())
+    iat = now if now is not None else time.time()
     payload = {
         "sub": str(user.id),
         "username": user.username,
         "iat": iat,
         "exp": iat + settings.jwt_expire_seconds,
+        "jti": secrets.token_urlsafe(16),
     }
     return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
 

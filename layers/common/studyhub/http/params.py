@@ -6,6 +6,9 @@ so it is ``404`` — the same for every group (a JSON ``true``, ``1.0`` or ``٣`
 
 from __future__ import annotations
 
+from annotated_types import MaxLen
+from pydantic import BaseModel
+
 from studyhub.core import errors
 
 MAX_ID = 2**53 - 1
@@ -46,4 +49,29 @@ def int_param(query: dict[str, str], name: str, *, low: int | None = None, high:
     if (low is not None and value < low) or (high is not None and value > high):
         message = f"必须是 {low} 到 {high} 之间的整数。" if high is not None else "不是合法的选项。"
         raise errors.Invalid.field(name, message, code="invalid_filter")
+    return value
+
+
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def bool_param(query: dict[str, str], name: str) -> bool | None:
+    """A yes/no filter from the query string (``?is_active=false``, as DRF's BooleanFilter reads it);
+    absent → None, anything else → 400."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    word = raw.strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise errors.Invalid.field(name, "必须是 true 或 false。", code="invalid_filter")
+
+
+def text_param(query: dict[str, str], name: str, filters: type[BaseModel]) -> str:
+    """A text filter from the query string (``?search=``), at most as long as the route's filter
+    model documents it (its ``max_length``); absent → ``""``, longer → 400."""
+    max_length = next(m.max_length for m in filters.model_fields[name].metadata if isinstance(m, MaxLen))
+    value = query.get(name) or ""
+    if len(value) > max_length:
+        raise errors.Invalid.field(name, f"长度不能超过 {max_length} 个字符。", code="invalid_filter")
     return value

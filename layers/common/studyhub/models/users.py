@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, SmallInteger, String, Table
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, SmallInteger, String, Table
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.types import TypeEngine
 
 from studyhub.core.usernames import MAX_USERNAME_LENGTH, canonical_username
 from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
@@ -21,6 +24,19 @@ GROUPS = {TEACHER_GROUP_ID: "老师", STUDENT_GROUP_ID: "学生"}
 UsernameText = String(MAX_USERNAME_LENGTH).with_variant(
     mysql.VARCHAR(MAX_USERNAME_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
 )
+
+
+class PreciseUTCDateTime(UTCDateTime):
+    """A UTC time with microseconds on MySQL too (``DATETIME(6)``; SQLite keeps them anyway): a
+    token issued a moment after a password change, in the same second, is after it."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
 
 user_groups = Table(
     "user_groups",
@@ -56,6 +72,8 @@ class User(Base):
     # A student's profile from the original (API.md §3): age 1-120, sex 0 女 / 1 男; both optional.
     age: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     sex: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    # Set when the password is changed or reset: every token issued before it is refused.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(PreciseUTCDateTime(), default=None)
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 

@@ -184,6 +184,41 @@ def token(username: str) -> None:
         _fail(error.detail)
 
 
+@main.command("set-password")
+@click.argument("username")
+@click.option(
+    "--password",
+    prompt="New password",
+    hide_input=True,
+    confirmation_prompt=True,
+    help="the new password (prompted for, hidden and confirmed, when absent)",
+)
+def set_password_command(username: str, password: str) -> None:
+    """Set USERNAME's password (at least 8 characters); every token issued before stops working."""
+    from sqlalchemy import select
+
+    from studyhub.core import errors
+    from studyhub.core.db import session_scope
+    from studyhub.core.usernames import canonical_username
+    from studyhub.domain.users.accounts import set_password
+    from studyhub.models.users import User
+
+    try:
+        with session_scope() as session:
+            user = session.scalar(select(User).where(User.username_canonical == canonical_username(username.strip())))
+            if user is None:
+                _fail(f"no user named {username!r}")
+            set_password(user, password)
+            user_id, active = user.id, user.is_active
+    except errors.Invalid as error:
+        _fail(error.errors and next(iter(error.errors.values()))[0] or error.detail)
+    except errors.Unavailable as error:
+        _fail(error.detail)
+    click.echo(f"password of {username} set (id {user_id}); earlier tokens no longer work")
+    if not active:
+        click.echo('note: this user is deactivated; a superuser reactivates it with PATCH {"is_active": true}')
+
+
 @main.command("captcha-answer")
 @click.argument("uuid")
 def captcha_answer(uuid: str) -> None:

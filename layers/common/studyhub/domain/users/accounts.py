@@ -20,6 +20,7 @@ from studyhub.domain.users.usernames import (
     taken_usernames,
     username_taken,
 )
+from studyhub.models.base import utcnow
 from studyhub.models.users import Group, User
 
 # Stored instead of a hash until an account's first password is set (``create_users``; a roster
@@ -138,6 +139,14 @@ def create_users(session: Session, accounts: list[NewAccount], *, group_ids: lis
     except IntegrityError:
         raise errors.Invalid.field("username", USERNAME_TAKEN, code="username_taken") from None
     return users
+
+
+def set_password(user: User, password: str, *, field: str = "password") -> None:
+    """Every way a password is set after creation (change, reset, the command line): the rules,
+    the hash, and every token issued before now refused (API.md §2 "Password reset and sessions")."""
+    check_new_password(password, field)
+    user.password = hash_password(password)
+    user.tokens_valid_after = utcnow()
 
 
 def get_active_user(session: Session, user_id: int) -> User:

@@ -32,7 +32,9 @@ class UserUpdate(Body):
 
 
 class PasswordChange(Body):
-    old_password: GivenPassword
+    """Self: both; a superuser setting another user's password: ``new_password`` alone."""
+
+    old_password: GivenPassword | None = None
     new_password: NewPassword
 
 
@@ -118,3 +120,12 @@ class AddressPublic(Public):
 class UserFilters(Body):
     groups: Id | None = Field(default=None, description="分组 id：1 老师，2 学生")
     search: str | None = Field(default=None, max_length=150, description="用户名包含")
+    is_active: bool | None = Field(default=None, description="false：已停用的用户（仅超级用户）")
+
+
+class TokenPublic(Public):
+    token: str
+
+
+class MessagePublic(Public):
+    detail: str

@@ -10,19 +10,26 @@ from sqlalchemy.orm import Session
 from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import on_commit, on_rollback
-from studyhub.core.security import hash_password, verify_password
+from studyhub.core.security import verify_password
 from studyhub.domain.access import require_superuser, require_teacher
 from studyhub.domain.images import check_image
-from studyhub.domain.users.accounts import create_user, get_active_user, load_groups, serialize_user
+from studyhub.domain.users.accounts import create_user, get_active_user, load_groups, serialize_user, set_password
 from studyhub.domain.users.usernames import canonical_username
 from studyhub.models.users import User, user_groups
 
 from .schemas import PasswordChange, UserCreate, UserUpdate
 
 
-def users_query(caller: User, *, group_id: int | None = None, search: str = "") -> Select[User]:
+def users_query(
+    caller: User, *, group_id: int | None = None, search: str = "", is_active: bool | None = None
+) -> Select[User]:
+    """Active users by default; deactivated ones (``is_active=False``) only for a superuser, for
+    everyone else that filter finds nothing."""
     require_teacher(caller)
-    stmt = select(User).where(User.is_active.is_(True))
+    active = True if is_active is None else is_active
+    stmt = select(User).where(User.is_active.is_(active))
+    if not caller.is_superuser:
+        stmt = stmt.where(User.is_active.is_(True))
     if group_id is not None:
         stmt = stmt.where(User.id.in_(select(user_groups.c.user_id).where(user_groups.c.group_id == group_id)))
     if search:
@@ -32,7 +39,13 @@ def users_query(caller: User, *, group_id: int | None = None, search: str = "") 
 
 
 def visible_user(session: Session, caller: User, user_id: int) -> User:
-    """Self, or anyone for teacher+; others are 404 so ids can't be probed."""
+    """Self, or anyone for teacher+; others are 404 so ids can't be probed. A deactivated user is
+    visible to superusers alone (to read and reactivate), 404 for everyone else."""
+    if caller.is_superuser:
+        user = session.get(User, user_id)
+        if user is None:
+            raise errors.NotFound()
+        return user
     user = get_active_user(session, user_id)
     if user.id != caller.id and not caller.is_teacher_or_superuser:
         raise errors.NotFound()
@@ -80,12 +93,18 @@ def deactivate(session: Session, caller: User, user_id: int) -> None:
 
 
 def change_password(session: Session, caller: User, user_id: int, body: PasswordChange) -> None:
+    """Self with the old password (a superuser too: a stolen token alone can't take an account);
+    a superuser for anyone else with the new one alone. Every token of that user issued before now
+    is refused afterwards, the caller's own included."""
     user = visible_user(session, caller, user_id)
-    if user.id != caller.id:
+    if user.id != caller.id and not caller.is_superuser:
         raise errors.Forbidden("只能修改自己的密码")
-    if not verify_password(body.old_password, user.password):
-        raise errors.Invalid.field("old_password", "原密码错误", code="wrong_password")
-    user.password = hash_password(body.new_password)
+    if user.id == caller.id:
+        if body.old_password is None:
+            raise errors.Invalid("请求参数有误", code="invalid", errors={"old_password": ["该字段是必填项。"]})
+        if not verify_password(body.old_password, user.password):
+            raise errors.Invalid.field("old_password", "原密码错误", code="wrong_password")
+    set_password(user, body.new_password, field="new_password")
 
 
 def upload_avatar(session: Session, caller: User, user_id: int, files: dict) -> dict[str, str]:
