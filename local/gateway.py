@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from chalice.local import RouteMatcher
+from chalice.local import MatchResult, RouteMatcher
 
 from studyhub.core.errors import MethodNotAllowed, NotFound, StudyHubError
 from studyhub.http.request import PUBLIC_PREFIX
@@ -46,12 +46,35 @@ def _mime(value: str) -> str:
     return value.split(";")[0].strip().lower()
 
 
+class PathMatcher(RouteMatcher):
+    """Chalice's matcher reads the path through ``urlparse``, which cuts it at ``;`` and drops tabs
+    and newlines: ``/orders/%3Bx`` matched ``/orders`` and ``/articles/%0A1`` matched article 1.
+    API Gateway matches the decoded path as it is, segment by segment; so does this."""
+
+    def match_route(self, url: str) -> MatchResult:
+        path = url[:-1] if url != "/" and url.endswith("/") else url
+        parts = path.split("/")
+        for route_url in self.route_urls:
+            pattern = route_url.split("/")
+            if len(pattern) != len(parts):
+                continue
+            captured = {}
+            for part, expected in zip(parts, pattern, strict=True):
+                if expected.startswith("{") and expected.endswith("}"):
+                    captured[expected[1:-1]] = part
+                elif part != expected:
+                    break
+            else:
+                return MatchResult(route_url, captured, {})
+        raise ValueError(f"no route matches {url!r}")
+
+
 class FunctionGateway:
     def __init__(self, name: str, app) -> None:
         self.name = name
         self.app = app
         self.routes = app.routes
-        self.matcher = RouteMatcher(list(app.routes))
+        self.matcher = PathMatcher(list(app.routes))
         self.binary_types = {t.lower() for t in app.api.binary_types}
 
     def make_event(

@@ -39,6 +39,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "warning: could not install chromium; the browser tests will say why they skip"
 fi
+# Chinese text in the browser tests' pages and screenshots (Swagger UI's /api/docs): a CJK font.
+if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] \
+  && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing fonts-noto-cjk (Debian package) so Chinese renders in the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+    || echo "warning: could not install fonts-noto-cjk; the docs browser test will say why it skips"
+fi
 # The Galera cluster test (infra/galera/cluster.sh): the Galera library, rsync for the state
 # transfer, and Nginx's stream module (a separate package in Debian) for the MySQL balancer.
 galera_missing=""

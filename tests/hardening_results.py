@@ -13,13 +13,13 @@ RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "hardening
 LOCK = Path(tempfile.gettempdir()) / "studyhub-hardening-results.lock"
 
 
-def record(key: str, figures: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+def record(key: str, figures: dict[str, Any], *, results: Path = RESULTS) -> None:
+    results.parent.mkdir(parents=True, exist_ok=True)
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            data = json.loads(RESULTS.read_text())
+            data = json.loads(results.read_text())
         except (FileNotFoundError, ValueError):
             data = {}
         data[key] = {**data.get(key, {}), **figures}
-        RESULTS.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        results.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")

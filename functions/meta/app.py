@@ -9,12 +9,13 @@ from chalice import Response
 
 from studyhub.http import Req, apidocs, create_app
 from studyhub.http.openapi_models import DiscoveryPublic
-from studyhub.http.routedoc import ASSET, HTML, OPENAPI
+from studyhub.http.routedoc import HTML, OPENAPI
 
 app, api = create_app("meta")
 api.health(prefix="", backends=False)
 
 ASSET_PARAM = {"asset": {"type": "string", "enum": sorted(apidocs.ASSETS)}}
+ASSET_TYPES = tuple(sorted({content_type.split(";")[0] for content_type in apidocs.ASSETS.values()}))
 
 
 @api.route("/", db=False, auth="none", response=DiscoveryPublic, summary="接口概览")
@@ -36,7 +37,9 @@ def docs_page(_req: Req):
     return Response(body=apidocs.page(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-@api.route("/docs/{asset}", db=False, auth="none", response=ASSET, path_params=ASSET_PARAM, summary="文档页的静态文件")
+@api.route(
+    "/docs/{asset}", db=False, auth="none", response=ASSET_TYPES, path_params=ASSET_PARAM, summary="文档页的静态文件"
+)
 def docs_asset(_req: Req, asset: str):
     data, content_type = apidocs.asset(asset)
     return Response(

@@ -25,7 +25,7 @@ from studyhub.domain.shopping.schemas import (
     PayUrlPublic,
 )
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate, text_response
-from studyhub.http.params import bool_param
+from studyhub.http.params import bool_param, text_param
 from studyhub.http.routedoc import FORM, TEXT, UPLOAD
 
 ORDER_ID = {"order_id": {"type": "string", "pattern": "^[0-9]{1,32}$"}}
@@ -57,7 +57,7 @@ def commodity_collection(req: Req):
         return Created(commodities.create(req.session, req.user, req.parse(CommodityIn)))
     return paginate(
         req,
-        commodities.listing_query(req.query.get("search") or ""),
+        commodities.listing_query(text_param(req.query, "search", CommodityFilters)),
         lambda rows: [commodities.serialize(c) for c in rows],
     )
 

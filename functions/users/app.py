@@ -24,7 +24,7 @@ from studyhub.domain.users.schemas import (
 )
 from studyhub.http import Created, NoContent, Req, create_app, int_param, json_response, paginate
 from studyhub.http.auth import token_from_header as bearer_token
-from studyhub.http.params import bool_param
+from studyhub.http.params import bool_param, text_param
 from studyhub.http.routedoc import PNG, UPLOAD
 
 UUID_PARAM = {"type": "string", "format": "uuid", "maxLength": 36}
@@ -75,7 +75,7 @@ def users_collection(req: Req):
     stmt = users.users_query(
         req.user,
         group_id=int_param(req.query, "groups"),
-        search=req.query.get("search") or "",
+        search=text_param(req.query, "search", UserFilters),
         is_active=bool_param(req.query, "is_active"),
     )
     return paginate(req, stmt, lambda rows: [serialize_user(u) for u in rows])

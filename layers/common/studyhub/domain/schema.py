@@ -25,8 +25,19 @@ def no_bool(value: Any) -> Any:
 Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(no_bool)]
 
 
+def _document_trimming(schema: dict[str, Any]) -> None:
+    """Strings are trimmed before their length is checked, so a required text (``minLength`` ≥ 1)
+    must hold a character that isn't a space: the document says so with a pattern."""
+    for prop in schema.get("properties", {}).values():
+        for branch in [prop, *prop.get("anyOf", [])]:
+            if branch.get("type") == "string" and branch.get("minLength", 0) >= 1 and "pattern" not in branch:
+                branch["pattern"] = r"\S"
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="ignore", str_strip_whitespace=True, defer_build=True, json_schema_extra=_document_trimming
+    )
 
 
 # --- response shapes (the OpenAPI document's, never used to validate at run time) ------------

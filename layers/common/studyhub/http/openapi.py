@@ -119,7 +119,7 @@ class _Builder:
         if params:
             entry["parameters"] = params
         if body is not None:
-            entry["requestBody"] = self.request_body(body, for_method(doc.form, method))
+            entry["requestBody"] = self.request_body(body, for_method(doc.form, method), partial=method == "PATCH")
         entry["responses"] = self.responses(doc, method, path, body=body, has_query=bool(params))
         entry["security"] = [{BEARER: []}] if for_method(doc.auth, method, AUTH_BEARER) == AUTH_BEARER else []
         self.paths.setdefault(path, {})[method.lower()] = entry
@@ -156,17 +156,21 @@ class _Builder:
         return params
 
     # bodies --------------------------------------------------------------------------------
-    def request_body(self, body: Any, form: Any) -> dict[str, Any]:
+    def request_body(self, body: Any, form: Any, *, partial: bool = False) -> dict[str, Any]:
         if body == routedoc.UPLOAD:
             schema = {"type": "object", "properties": {"file": dict(BINARY)}, "required": ["file"]}
-            return {"required": True, "content": {routedoc.UPLOAD: {"schema": schema}}}
+            encoding = {"file": {"contentType": routedoc.UPLOAD_IMAGE_TYPES}}
+            return {"required": True, "content": {routedoc.UPLOAD: {"schema": schema, "encoding": encoding}}}
         if body == routedoc.FORM:
             return {"required": True, "content": {routedoc.FORM: {"schema": self.ref(form, "validation")}}}
-        return {"required": True, "content": {JSON: {"schema": self.ref(body, "validation")}}}
+        # A PATCH without a body changes nothing, like an empty object (DRF's partial update).
+        return {"required": not partial, "content": {JSON: {"schema": self.ref(body, "validation")}}}
 
     def content(self, kind: Any, *, many: bool = False, paginated: bool = False) -> dict[str, Any]:
         if isinstance(kind, str):
             return {MEDIA_TYPES.get(kind, kind): {"schema": dict(MEDIA_SCHEMAS[kind])}}
+        if isinstance(kind, tuple) and all(isinstance(k, str) for k in kind):  # static files, each its own type
+            return {k: {"schema": {"type": "string"}} for k in kind}
         if kind is None:
             return {JSON: {"schema": {}}}
         models = kind if isinstance(kind, tuple) else (kind,)

@@ -40,14 +40,15 @@ def page_window(req: Req, *, default_size: int = 10, max_size: int = 100) -> tup
     """``(offset, limit, style)`` from ``page``/``size`` or ``limit``/``offset``, checked once here:
     the window served (``size``/``limit`` capped at ``max_size``) ends within ``MAX_WINDOW``."""
     query = req.query
+    # Both pairs are checked whichever is used: `?limit=5&size=-1` is as wrong as `?size=-1`.
+    size = min(_positive_int(query, "size", default_size), max_size)
+    page = _positive_int(query, "page", 1)
     if "limit" in query or "offset" in query:
         limit = min(_positive_int(query, "limit", default_size), max_size)
         offset = _positive_int(query, "offset", 0, allow_zero=True)
         if offset + limit > MAX_WINDOW:
             raise errors.Invalid.field("offset", WINDOW_MESSAGE, code="invalid_pagination")
         return offset, limit, "limit"
-    size = min(_positive_int(query, "size", default_size), max_size)
-    page = _positive_int(query, "page", 1)
     if page * size > MAX_WINDOW:
         raise errors.Invalid.field("page", WINDOW_MESSAGE, code="invalid_pagination")
     return (page - 1) * size, size, "page"

@@ -22,6 +22,8 @@ from typing import Any
 AUTH_BEARER = "bearer"
 AUTH_NONE = "none"
 UPLOAD = "multipart/form-data"
+# What an upload's ``file`` may be: checked by content (domain/images.py IMAGE_FORMATS), else 415.
+UPLOAD_IMAGE_TYPES = "image/jpeg, image/png, image/gif"
 FORM = "application/x-www-form-urlencoded"
 PNG = "image/png"
 TEXT = "text/plain"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
 from studyhub.domain.schema import Body, Id, Money, Public
 
@@ -18,6 +19,16 @@ MAX_ORDER_LINES = 200  # cart rows of one order: one IN (...) query, far below a
 MAX_STOCK = 2_147_483_647
 MAX_CART_NUMBER = 9999
 IMAGE_URL = r"^(https?://|/)\S+$"  # an absolute http(s) URL or a path on this site
+PRICE_TEXT = re.compile(r"^(?!0*\.?0*$)0*[0-9]{1,8}(\.[0-9]{1,2})?$")  # "12", "12.5", "0.01"; not "0.00"
+# What _price accepts, for the document: a number or a decimal string, 0.01 to 99999999.99, in cents.
+PRICE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": float(MIN_PRICE), "maximum": float(MAX_PRICE), "multipleOf": 0.01},
+        {"type": "string", "pattern": PRICE_TEXT.pattern},
+    ],
+    "description": f"价格（元），{MIN_PRICE} 到 {MAX_PRICE}，最多两位小数",
+}
+NULLABLE_PRICE_SCHEMA = {**PRICE_SCHEMA, "anyOf": [*PRICE_SCHEMA["anyOf"], {"type": "null"}]}
 
 
 def _price(value: object) -> Decimal | None:
@@ -25,10 +36,17 @@ def _price(value: object) -> Decimal | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise ValueError("请填写合法的价格。")
+    if isinstance(value, str) and not PRICE_TEXT.fullmatch(value):  # as documented: no sign, exponent or spaces
+        raise ValueError(f"价格必须在 {MIN_PRICE} 到 {MAX_PRICE} 之间，最多两位小数。")
     try:
         price = Decimal(str(value))
     except InvalidOperation:
         raise ValueError("请填写合法的价格。") from None
+    if isinstance(value, float) and price.is_finite() and abs(price) <= MAX_PRICE:
+        # A JSON number is a binary float: 0.57 computed as 57 * 0.01 arrives as 0.5700000000000001.
+        cents = price.quantize(Decimal("0.01"))
+        if abs(price - cents) < Decimal("1e-9"):
+            price = cents
     if not price.is_finite() or price < MIN_PRICE or price > MAX_PRICE:
         raise ValueError(f"价格必须在 {MIN_PRICE} 到 {MAX_PRICE} 之间。")
     if price != price.quantize(Decimal("0.01")):
@@ -38,7 +56,7 @@ def _price(value: object) -> Decimal | None:
 
 class CommodityIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    price: Decimal
+    price: Annotated[Decimal, WithJsonSchema(PRICE_SCHEMA)]
     stock: int = Field(default=0, ge=0, le=MAX_STOCK)
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
@@ -48,7 +66,7 @@ class CommodityIn(Body):
 
 class CommodityPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    price: Decimal | None = None
+    price: Annotated[Decimal | None, WithJsonSchema(NULLABLE_PRICE_SCHEMA)] = None
     stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
     description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
     image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
@@ -153,6 +171,6 @@ class AlipaySigned(Body):
     trade_no: str = Field(max_length=100)
     total_amount: str | None = None
     app_id: str
-    sign: str
+    sign: str = Field(json_schema_extra={"minLength": 1})  # empty is as missing: signature_required
     sign_type: str | None = Field(default=None, examples=["RSA2"])
     trade_status: str | None = Field(default=None, examples=["TRADE_SUCCESS"])
