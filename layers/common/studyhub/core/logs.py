@@ -16,7 +16,9 @@ import re
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from types import TracebackType
+from typing import cast
 
 from studyhub.core.config import get_settings
 
@@ -87,12 +89,29 @@ def scrub(text: str) -> str:
 
 
 class ScrubFilter(logging.Filter):
+    """For a handler whose formatter isn't ours: the message scrubbed, once per record however many
+    handlers carry the filter. Our formatters scrub the whole line themselves and don't need it."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "studyhub_scrubbed", False):
+            return True
         message = record.getMessage()
         cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        record.studyhub_scrubbed = True
         return True
+
+
+def _formatted_once(formatter: logging.Formatter, record: logging.LogRecord, build: Callable[[], str]) -> str:
+    """The scrubbed line, built and scrubbed once per record: the console and the file share one
+    formatter, so the second handler reuses the first one's line."""
+    cached = record.__dict__.get("_studyhub_line")
+    if cached is not None and cached[0] is formatter:
+        return cast(str, cached[1])
+    line = scrub(build())
+    record.__dict__["_studyhub_line"] = (formatter, line)
+    return line
 
 
 class TextFormatter(logging.Formatter):
@@ -110,11 +129,14 @@ class TextFormatter(logging.Formatter):
         return "\n".join("    " + escape(line) for line in stack_info.split("\n"))
 
     def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record))
+        return _formatted_once(self, record, lambda: super(TextFormatter, self).format(record))
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        return _formatted_once(self, record, lambda: self._json(record))
+
+    def _json(self, record: logging.LogRecord) -> str:
         data = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
@@ -128,7 +150,7 @@ class JsonFormatter(logging.Formatter):
             data["exc"] = self.formatException(record.exc_info)
         # json escapes C0; the other line breakers (NEL, U+2028, U+2029) are escaped here
         text = json.dumps(data, ensure_ascii=False, default=str)
-        return scrub(_LINE_BREAKERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+        return _LINE_BREAKERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def setup_logging(force: bool = False) -> None:
@@ -152,7 +174,6 @@ def setup_logging(force: bool = False) -> None:
             formatter = TextFormatter("%(levelname)s %(asctime)s %(name)s %(message)s")
         console = logging.StreamHandler()
         console.setFormatter(formatter)
-        console.addFilter(ScrubFilter())
         console.studyhub_owned = True  # type: ignore[attr-defined]
         root.addHandler(console)
         if settings.log_file is not None:
@@ -165,7 +186,6 @@ def setup_logging(force: bool = False) -> None:
                     encoding="utf-8",
                 )
                 rotating.setFormatter(formatter)
-                rotating.addFilter(ScrubFilter())
                 rotating.studyhub_owned = True  # type: ignore[attr-defined]
                 root.addHandler(rotating)
             except OSError:  # a read-only filesystem (Lambda): console only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
@@ -71,7 +72,20 @@ class StudyHubApp(Chalice):
         else:
             result = handler(event, context)
         result["headers"] = dict(merge((result.get("headers") or {}).items(), for_request(request_headers)))
+        _freeze_once()
         return result
+
+
+_frozen = False
+
+
+def _freeze_once() -> None:
+    """After the first answer everything the function needs is imported: ``gc.freeze()`` parks it
+    outside the collector (O(1)), so no later collection, nor the interpreter's shutdown, walks it."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 class _RestHandler(RestAPIEventHandler):
