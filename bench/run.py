@@ -490,7 +490,7 @@ CHILD_EXIT = cold_start.CHILD + "\nimport gc\nif os.environ.get('UNFREEZE'):\n  
 
 
 def cold_runs(directory: Path, group: str, env: dict[str, str], runs: int, *, unfreeze: bool) -> dict:
-    event = json.dumps(cold_start.health_event(group))
+    event = json.dumps(cold_start.health_event(group)).replace('"//health"', '"/health"')  # meta: prefix ""
     run_env = dict(env, COLD_START_EVENT=event, AWS_LAMBDA_FUNCTION_NAME=f"studyhub-{group}")
     if unfreeze:
         run_env["UNFREEZE"] = "1"
@@ -778,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
         "stacks": stacks,
     }
     if not args.no_cold_start:
-        report["cold_start"] = cold_starts(2 if args.quick else 5)
+        report["cold_start"] = cold_starts(1 if args.quick else 5)
     report["logging"] = logging_cost(5000 if args.quick else 20000)
     text = table(report)
     print(text)
