@@ -15,7 +15,6 @@ app, api = create_app("meta")
 api.health(prefix="", backends=False)
 
 ASSET_PARAM = {"asset": {"type": "string", "enum": sorted(apidocs.ASSETS)}}
-ASSET_TYPES = tuple(sorted({content_type.split(";")[0] for content_type in apidocs.ASSETS.values()}))
 
 
 @api.route("/", db=False, auth="none", response=DiscoveryPublic, summary="接口概览")
@@ -38,7 +37,12 @@ def docs_page(_req: Req):
 
 
 @api.route(
-    "/docs/{asset}", db=False, auth="none", response=ASSET_TYPES, path_params=ASSET_PARAM, summary="文档页的静态文件"
+    "/docs/{asset}",
+    db=False,
+    auth="none",
+    response=apidocs.ASSET_TYPES,
+    path_params=ASSET_PARAM,
+    summary="文档页的静态文件",
 )
 def docs_asset(_req: Req, asset: str):
     data, content_type = apidocs.asset(asset)

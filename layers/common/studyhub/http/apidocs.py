@@ -26,6 +26,8 @@ ASSETS = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
 }
+# Their media types, as the OpenAPI document lists them for the asset route.
+ASSET_TYPES = tuple(sorted({content_type.split(";")[0] for content_type in ASSETS.values()}))
 
 PAGE = """<!DOCTYPE html>
 <html lang="zh-CN">
