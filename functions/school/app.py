@@ -81,7 +81,7 @@ def student_collection(req: Req):
         return Created(students.register(req.session, caller, req.parse(StudentIn)))
     return paginate(
         req,
-        students.students_query(caller, class_id=int_param(req.query, "classes")),
+        students.students_query(caller, class_id=int_param(req.query, "classes", low=1)),
         lambda rows: students.serialize_page(req.session, rows),
     )
 

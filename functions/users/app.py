@@ -74,7 +74,7 @@ def users_collection(req: Req):
 
     stmt = users.users_query(
         req.user,
-        group_id=int_param(req.query, "groups"),
+        group_id=int_param(req.query, "groups", low=1),
         search=text_param(req.query, "search", UserFilters),
         is_active=bool_param(req.query, "is_active"),
     )

@@ -253,7 +253,7 @@ def assignment_paper(req: Req, id: int):
     retry=True,
     summary="开始作答（学生；重复开始返回同一次作答）",
     response=AttemptPublic,
-    status=201,
+    status=(201, 200),  # 201 a new attempt, 200 the same attempt started again
     errors=(403, 409),
 )
 def assignment_start(req: Req, id: int):

@@ -29,7 +29,9 @@ def test_a_semicolon_in_a_path_parameter_is_not_the_list_route(client, student):
     assert "count" not in answer.json()
 
 
-@pytest.mark.parametrize("query", ["size=-3&limit=5", "page=true&offset=0", "size=0&offset=2", "page=0&limit=1"])
+@pytest.mark.parametrize(
+    "query", ["size=-3&limit=5", "page=true&offset=0", "size=0&offset=2", "page=0&limit=1", "page=10001&limit=1"]
+)
 def test_both_pagination_pairs_are_checked_whichever_is_used(client, query):
     answer = client.get(f"/api/shopping/commodities?{query}")
     assert answer.status_code == 400, answer.text
@@ -85,3 +87,19 @@ def test_an_empty_patch_changes_nothing(client, superuser):
     )
     assert answer.status_code == 200, answer.text
     assert json.loads(answer.text)["price"] == "1.00"
+
+
+def test_a_query_parameter_sent_twice_is_400(client):
+    answer = client.get("/api/shopping/commodities?search=a&search=b")
+    assert answer.status_code == 400, answer.text
+    assert "search" in answer.json()["errors"]
+
+
+@pytest.mark.parametrize("stock", [True, "5", 5.5])
+def test_an_integer_field_takes_whole_numbers_only(client, superuser, stock):
+    admin = client.as_user(superuser)
+    answer = admin.post("/api/shopping/commodities", json={"name": "尺子", "price": "1.00", "stock": stock})
+    assert answer.status_code == 400 and "stock" in answer.json()["errors"], answer.text
+    assert (
+        admin.post("/api/shopping/commodities", json={"name": "尺子", "price": "1.00", "stock": 5.0}).status_code == 201
+    )

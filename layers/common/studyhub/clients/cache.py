@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import Unavailable
+from studyhub.core.lazy import Lazy
 
 T = TypeVar("T")
 
@@ -168,23 +168,13 @@ class EmbeddedCache:
                 self._cache.delete(key)
 
 
-_lock = threading.Lock()
-_cache: Cache | None = None
+def _build_cache() -> Cache:
+    settings = get_settings()
+    if settings.redis_url:
+        return RedisCache(settings.redis_url, settings.cache_key_prefix, settings.backend_timeout_seconds)
+    return EmbeddedCache(str(settings.var_dir / "cache"), settings.cache_key_prefix)
 
 
-def get_cache() -> Cache:
-    global _cache
-    if _cache is None:
-        with _lock:
-            if _cache is None:
-                settings = get_settings()
-                if settings.redis_url:
-                    _cache = RedisCache(settings.redis_url, settings.cache_key_prefix, settings.backend_timeout_seconds)
-                else:
-                    _cache = EmbeddedCache(str(settings.var_dir / "cache"), settings.cache_key_prefix)
-    return _cache
-
-
-def reset() -> None:
-    global _cache
-    _cache = None
+_cache: Lazy[Cache] = Lazy(_build_cache)
+get_cache = _cache.get
+reset = _cache.reset

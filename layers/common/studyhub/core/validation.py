@@ -142,6 +142,8 @@ def _message(item: Any) -> str:
         return "该字段不能为空。"
     if "expected" in ctx:
         ctx["expected"] = _choices(str(ctx["expected"]))
+    # a Decimal bound arrives as its repr ("Decimal('9999.9')"): the number alone
+    ctx = {k: re.sub(r"^Decimal\('(.*)'\)$", r"\1", v) if isinstance(v, str) else v for k, v in ctx.items()}
     try:
         return _MESSAGES[kind].format(**ctx)
     except (KeyError, IndexError):  # a ctx without the value: the message without the number

@@ -30,7 +30,7 @@ from chalice import Response
 from studyhub.core import errors
 from studyhub.core.logs import safe_request_id
 from studyhub.http.app import StudyHubApp
-from studyhub.http.params import path_id
+from studyhub.http.params import check_single_values, path_id
 from studyhub.http.request import Req
 from studyhub.http.responses import error_response, json_response, to_response
 from studyhub.http.routedoc import Operation, RouteDoc
@@ -118,6 +118,7 @@ class Api:
             params = {k: path_id(v) if k in ids else v for k, v in params.items()}
             check_params({k: v for k, v in params.items() if k not in ids})  # no NUL, no lone surrogate
             check_params(req.query)
+            check_single_values(request.query_params)
             if not db:
                 response = to_response(view(req, **params))
             elif retry:

@@ -119,7 +119,7 @@ class _Builder:
         if params:
             entry["parameters"] = params
         if body is not None:
-            entry["requestBody"] = self.request_body(body, for_method(doc.form, method), partial=method == "PATCH")
+            entry["requestBody"] = self.request_body(body, for_method(doc.form, method))
         entry["responses"] = self.responses(doc, method, path, body=body, has_query=bool(params))
         entry["security"] = [{BEARER: []}] if for_method(doc.auth, method, AUTH_BEARER) == AUTH_BEARER else []
         self.paths.setdefault(path, {})[method.lower()] = entry
@@ -156,15 +156,17 @@ class _Builder:
         return params
 
     # bodies --------------------------------------------------------------------------------
-    def request_body(self, body: Any, form: Any, *, partial: bool = False) -> dict[str, Any]:
+    def request_body(self, body: Any, form: Any) -> dict[str, Any]:
         if body == routedoc.UPLOAD:
             schema = {"type": "object", "properties": {"file": dict(BINARY)}, "required": ["file"]}
             encoding = {"file": {"contentType": routedoc.UPLOAD_IMAGE_TYPES}}
             return {"required": True, "content": {routedoc.UPLOAD: {"schema": schema, "encoding": encoding}}}
         if body == routedoc.FORM:
             return {"required": True, "content": {routedoc.FORM: {"schema": self.ref(form, "validation")}}}
-        # A PATCH without a body changes nothing, like an empty object (DRF's partial update).
-        return {"required": not partial, "content": {JSON: {"schema": self.ref(body, "validation")}}}
+        # A missing body is read as an empty object: required only when the model has a required
+        # field (a PATCH without a body changes nothing, like DRF's partial update).
+        required = any(f.is_required() for f in body.model_fields.values())
+        return {"required": required, "content": {JSON: {"schema": self.ref(body, "validation")}}}
 
     def content(self, kind: Any, *, many: bool = False, paginated: bool = False) -> dict[str, Any]:
         if isinstance(kind, str):
@@ -184,13 +186,16 @@ class _Builder:
 
     def responses(self, doc: RouteDoc, method: str, path: str, *, body: Any, has_query: bool) -> dict[str, Any]:
         status = for_method(doc.status, method, 200)
+        statuses = status if isinstance(status, tuple) else (status,)  # (201, 200): created, or found again
         kind = for_method(doc.response, method)
-        success: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK")}
-        if status != 204:
-            many = bool(for_method(doc.many, method, False))
-            paginated = bool(for_method(doc.paginated, method, False))
-            success["content"] = self.content(kind, many=many, paginated=paginated)
-        out: dict[str, Any] = {str(status): success}
+        out: dict[str, Any] = {}
+        for code in statuses:
+            success: dict[str, Any] = {"description": _STATUS_TEXT.get(code, "OK")}
+            if code != 204:
+                many = bool(for_method(doc.many, method, False))
+                paginated = bool(for_method(doc.paginated, method, False))
+                success["content"] = self.content(kind, many=many, paginated=paginated)
+            out[str(code)] = success
         for code in sorted(_error_statuses(doc, method, path, body=body, has_query=has_query)):
             if kind == routedoc.TEXT and code == 400:  # the webhook answers its refusal in text
                 out["400"] = {"description": "failure", "content": self.content(routedoc.TEXT)}

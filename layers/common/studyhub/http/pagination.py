@@ -43,6 +43,8 @@ def page_window(req: Req, *, default_size: int = 10, max_size: int = 100) -> tup
     # Both pairs are checked whichever is used: `?limit=5&size=-1` is as wrong as `?size=-1`.
     size = min(_positive_int(query, "size", default_size), max_size)
     page = _positive_int(query, "page", 1)
+    if page > MAX_WINDOW:  # beyond the window whatever the size (and whichever pair is used)
+        raise errors.Invalid.field("page", WINDOW_MESSAGE, code="invalid_pagination")
     if "limit" in query or "offset" in query:
         limit = min(_positive_int(query, "limit", default_size), max_size)
         offset = _positive_int(query, "offset", 0, allow_zero=True)

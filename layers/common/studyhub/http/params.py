@@ -6,6 +6,8 @@ so it is ``404`` — the same for every group (a JSON ``true``, ``1.0`` or ``٣`
 
 from __future__ import annotations
 
+from typing import Any
+
 from annotated_types import MaxLen
 from pydantic import BaseModel
 
@@ -65,6 +67,13 @@ def bool_param(query: dict[str, str], name: str) -> bool | None:
     if word in TRUE_WORDS or word in FALSE_WORDS:
         return word in TRUE_WORDS
     raise errors.Invalid.field(name, "必须是 true 或 false。", code="invalid_filter")
+
+
+def check_single_values(query_params: Any) -> None:
+    """Every documented query parameter is one value: ``?size=1&size=2`` is 400, not "the last"."""
+    for name in query_params or ():
+        if len(query_params.getlist(name)) > 1:
+            raise errors.Invalid.field(name, "该参数只能出现一次。", code="invalid_filter")
 
 
 def text_param(query: dict[str, str], name: str, filters: type[BaseModel]) -> str:

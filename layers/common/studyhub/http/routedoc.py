@@ -52,7 +52,7 @@ class RouteDoc:
     response: Any = None  # model | (models,) | media type | {method: ...}
     many: bool | dict[str, bool] = False  # a JSON list of ``response`` (not paginated)
     paginated: bool | dict[str, bool] = False  # ``Page[response]`` and the page/size/limit/offset parameters
-    status: int | dict[str, int] = 200  # the success status (201, 202, 204)
+    status: int | tuple[int, ...] | dict[str, int] = 200  # the success status (201, 202, 204), or several
     query: Any = None  # a model of the query parameters (filters), or {method: model}
     errors: tuple[int, ...] | dict[str, tuple[int, ...]] = ()  # besides those implied (400, 401, 404, 503)
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # non-id path parameters' schemas

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from studyhub.domain.schema import Body, Id, Public
+from studyhub.domain.schema import Body, Id, Public, not_null
 
 TITLE_MAX = 200
 ARTICLE_MAX = 100_000  # characters; MEDIUMTEXT on MySQL holds far more
@@ -36,7 +36,7 @@ class CommentEdit(Body):
 
 
 class CommentPatch(Body):
-    content: str | None = Field(default=None, min_length=1, max_length=COMMENT_MAX)
+    content: str | None = Field(default=None, min_length=1, max_length=COMMENT_MAX, json_schema_extra=not_null)
 
 
 # --- responses (API.md §5; what articles/comments serialize) ---------------------------------

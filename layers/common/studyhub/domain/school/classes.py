@@ -71,7 +71,7 @@ def load_members(session: Session, ids: list[int]) -> list[User]:
     users = list(session.scalars(select(User).where(User.id.in_(wanted), User.is_active.is_(True)))) if wanted else []
     missing = wanted - {u.id for u in users}
     if missing:
-        raise errors.Invalid.field("member", f"无效的用户：{sorted(missing)}")
+        raise errors.Invalid.field("member", f"无效的用户：{sorted(missing)}", code="invalid_member")
     return users
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from studyhub.domain.schema import Body, Id, Public, no_bool
+from studyhub.domain.schema import Body, Id, Public, no_bool, not_null
 from studyhub.domain.users.schemas import UserPublic
 from studyhub.domain.users.usernames import NewUsername
 
@@ -70,11 +70,13 @@ class StudentUpdate(Body):
 class StudentPatch(Body):
     """PATCH: what is sent changes (``model_fields_set``); ``age``/``sex`` may be set to null."""
 
-    email: Email | None = None
-    first_name: FirstName | None = None
+    email: Email | None = Field(default=None, json_schema_extra=not_null)
+    first_name: FirstName | None = Field(default=None, json_schema_extra=not_null)
     age: Age | None = None
     sex: Sex | None = None
-    classes: list[Id] | None = Field(default=None, max_length=STUDENT_CLASSES_MAX, description="所在班级（整体替换）")
+    classes: list[Id] | None = Field(
+        default=None, max_length=STUDENT_CLASSES_MAX, description="所在班级（整体替换）", json_schema_extra=not_null
+    )
 
 
 # --- responses (API.md §3; what classes/students serialize) ----------------------------------

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
-from studyhub.domain.schema import Body, Id, Money, Public
+from studyhub.domain.schema import WHOLE_NUMBER, Body, Id, Money, Public, not_null
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 MIN_PRICE = Decimal("0.01")  # Alipay's smallest amount: a free commodity could never be paid for
@@ -28,7 +28,6 @@ PRICE_SCHEMA: dict[str, Any] = {
     ],
     "description": f"价格（元），{MIN_PRICE} 到 {MAX_PRICE}，最多两位小数",
 }
-NULLABLE_PRICE_SCHEMA = {**PRICE_SCHEMA, "anyOf": [*PRICE_SCHEMA["anyOf"], {"type": "null"}]}
 
 
 def _price(value: object) -> Decimal | None:
@@ -57,7 +56,7 @@ def _price(value: object) -> Decimal | None:
 class CommodityIn(Body):
     name: str = Field(min_length=1, max_length=200)
     price: Annotated[Decimal, WithJsonSchema(PRICE_SCHEMA)]
-    stock: int = Field(default=0, ge=0, le=MAX_STOCK)
+    stock: Annotated[int, WHOLE_NUMBER] = Field(default=0, ge=0, le=MAX_STOCK)
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
 
@@ -65,22 +64,24 @@ class CommodityIn(Body):
 
 
 class CommodityPatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    price: Annotated[Decimal | None, WithJsonSchema(NULLABLE_PRICE_SCHEMA)] = None
-    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
-    image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)
+    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=not_null)
+    price: Annotated[Decimal | None, WithJsonSchema(PRICE_SCHEMA)] = None  # null refused, like the others
+    stock: Annotated[int, Field(ge=0, le=MAX_STOCK), WHOLE_NUMBER] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX, json_schema_extra=not_null)
+    image: str | None = Field(default=None, max_length=500, pattern=IMAGE_URL)  # null: no image
 
     _check_price = field_validator("price", mode="before")(_price)
 
 
 class CartIn(Body):
     commodity: Id
-    number: int = Field(default=1, ge=1, le=MAX_CART_NUMBER)
+    number: Annotated[int, WHOLE_NUMBER] = Field(default=1, ge=1, le=MAX_CART_NUMBER)
 
 
 class CartUpdate(Body):
-    number: int = Field(ge=1, le=MAX_CART_NUMBER)
+    number: Annotated[int, WHOLE_NUMBER] = Field(ge=1, le=MAX_CART_NUMBER)
 
 
 class OrderIn(Body):

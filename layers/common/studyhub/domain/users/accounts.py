@@ -57,7 +57,7 @@ def load_groups(session: Session, ids: list[int]) -> list[Group]:
     groups = list(session.scalars(select(Group).where(Group.id.in_(ids)))) if ids else []
     missing = set(ids) - {g.id for g in groups}
     if missing:
-        raise errors.Invalid.field("groups", f"无效的分组：{sorted(missing)}")
+        raise errors.Invalid.field("groups", f"无效的分组：{sorted(missing)}", code="invalid_group")
     return groups
 
 

@@ -101,7 +101,8 @@ def change_password(session: Session, caller: User, user_id: int, body: Password
         raise errors.Forbidden("只能修改自己的密码")
     if user.id == caller.id:
         if body.old_password is None:
-            raise errors.Invalid("请求参数有误", code="invalid", errors={"old_password": ["该字段是必填项。"]})
+            # required for one's own password only, so the document can't mark it: its own code
+            raise errors.Invalid.field("old_password", "修改自己的密码需要原密码。", code="old_password_required")
         if not verify_password(body.old_password, user.password):
             raise errors.Invalid.field("old_password", "原密码错误", code="wrong_password")
     set_password(user, body.new_password, field="new_password")

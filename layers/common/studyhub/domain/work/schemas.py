@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from studyhub.domain.schema import Body, Id, Public, no_bool
+from studyhub.domain.schema import WHOLE_NUMBER, Body, Id, Public, exact_decimal, no_bool, not_null
 
 # TEXT columns hold 65,535 bytes on MySQL: 16,000 characters of 4-byte utf8mb4 always fit.
 LONG_TEXT = 16000
@@ -32,12 +32,12 @@ class TopicIn(Body):
 
 
 class TopicPatch(Body):
-    subject: str | None = Field(default=None, min_length=1, max_length=SUBJECT_MAX)
-    type: TopicType | None = None
+    subject: str | None = Field(default=None, min_length=1, max_length=SUBJECT_MAX, json_schema_extra=not_null)
+    type: TopicType | None = Field(default=None, json_schema_extra=not_null)
     score: Score | None = None
     description: str | None = Field(default=None, max_length=LONG_TEXT)
     answer: str | None = Field(default=None, max_length=LONG_TEXT)
-    label: Id | None = None
+    label: Id | None = Field(default=None, json_schema_extra=not_null)
 
 
 # --- responses (API.md §4; what labels/topics serialize) -------------------------------------
@@ -80,8 +80,44 @@ class TopicSearch(Body):
 # --- homework, exams and practice (API.md §9) ------------------------------------------------
 
 # A positive decimal with at most one place (JSON number or string); scores answer as numbers.
-ItemScoreIn = Annotated[Decimal, Field(gt=0, le=Decimal("9999.9"), decimal_places=1, allow_inf_nan=False)]
-MarkScore = Annotated[Decimal, Field(ge=0, le=Decimal("9999.9"), decimal_places=1, allow_inf_nan=False)]
+SCORE_TEXT = r"^0*[0-9]{1,4}(\.[0-9])?$"  # "5", "2.5", "9999.9": no sign, exponent or spaces
+POSITIVE_SCORE_TEXT = r"^(?!0*\.?0*$)0*[0-9]{1,4}(\.[0-9])?$"  # ... and not zero
+ItemScoreIn = Annotated[
+    Decimal,
+    exact_decimal(1, POSITIVE_SCORE_TEXT),
+    Field(gt=0, le=Decimal("9999.9"), decimal_places=1, allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 9999.9, "multipleOf": 0.1},
+                {"type": "string", "pattern": POSITIVE_SCORE_TEXT},
+            ]
+        }
+    ),
+]
+MarkScore = Annotated[
+    Decimal,
+    exact_decimal(1, SCORE_TEXT),
+    Field(ge=0, le=Decimal("9999.9"), decimal_places=1, allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9999.9, "multipleOf": 0.1},
+                {"type": "string", "pattern": SCORE_TEXT},
+            ]
+        }
+    ),
+]
+
+
+def _iso_text(value: Any) -> Any:
+    """A time is ISO 8601 text, as documented: pydantic would also read a number as a Unix time."""
+    if not isinstance(value, (str, datetime)):
+        raise ValueError("请填写 ISO 8601 格式的时间。")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
 AnswerText = Annotated[str | None, Field(default=None, max_length=LONG_TEXT)]
 AssignmentKind = Literal["homework", "exam"]
 Reveal = Literal["after_submit", "after_end", "never"]
@@ -100,9 +136,11 @@ class PaperIn(Body):
 
 
 class PaperPatch(Body):
-    title: str | None = Field(default=None, min_length=1, max_length=100)
+    title: str | None = Field(default=None, min_length=1, max_length=100, json_schema_extra=not_null)
     description: str | None = Field(default=None, max_length=LONG_TEXT)
-    items: list[PaperItemIn] | None = Field(default=None, min_length=1, max_length=MAX_PAPER_ITEMS)
+    items: list[PaperItemIn] | None = Field(
+        default=None, min_length=1, max_length=MAX_PAPER_ITEMS, json_schema_extra=not_null
+    )
 
 
 class AssignmentIn(Body):
@@ -110,21 +148,23 @@ class AssignmentIn(Body):
     title: str | None = Field(default=None, min_length=1, max_length=100, description="省略时取试卷标题")
     kind: AssignmentKind
     classes: list[Id] = Field(min_length=1, max_length=100)
-    start_time: datetime
-    end_time: datetime
-    time_limit_minutes: int | None = Field(default=None, ge=1, le=10080, description="仅考试可设")
+    start_time: IsoTime
+    end_time: IsoTime
+    time_limit_minutes: Annotated[int, Field(ge=1, le=10080), WHOLE_NUMBER] | None = Field(
+        default=None, description="仅考试可设"
+    )
     reveal: Reveal | None = Field(default=None, description="省略时：作业 after_submit，考试 after_end")
 
 
 class AssignmentPatch(Body):
-    paper: Id | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=100)
-    kind: AssignmentKind | None = None
-    classes: list[Id] | None = Field(default=None, min_length=1, max_length=100)
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    time_limit_minutes: int | None = Field(default=None, ge=1, le=10080)
-    reveal: Reveal | None = None
+    paper: Id | None = Field(default=None, json_schema_extra=not_null)
+    title: str | None = Field(default=None, min_length=1, max_length=100, json_schema_extra=not_null)
+    kind: AssignmentKind | None = Field(default=None, json_schema_extra=not_null)
+    classes: list[Id] | None = Field(default=None, min_length=1, max_length=100, json_schema_extra=not_null)
+    start_time: IsoTime | None = Field(default=None, json_schema_extra=not_null)
+    end_time: IsoTime | None = Field(default=None, json_schema_extra=not_null)
+    time_limit_minutes: Annotated[int, Field(ge=1, le=10080), WHOLE_NUMBER] | None = None
+    reveal: Reveal | None = Field(default=None, json_schema_extra=not_null)
 
 
 class AnswerIn(Body):
@@ -155,7 +195,7 @@ class PracticeIn(Body):
 
 
 class PracticeQuery(Body):
-    size: int | None = Field(default=None, ge=1, le=50, description="默认 10，最多 50")
+    size: int | None = Field(default=None, ge=1, description="默认 10；超过 50 按 50 返回")
 
 
 class AssignmentFilters(Body):
