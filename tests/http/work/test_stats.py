@@ -37,3 +37,15 @@ def test_stats_are_404_to_other_teachers_and_students(client, teacher, student, 
         assert client.as_user(user).get(f"/api/work/assignments/{work['id']}/stats").status_code == 404
     empty = api.get(f"/api/work/assignments/{work['id']}/stats").json()
     assert empty["submitted"] == 0 and empty["mean"] is None and empty["distribution"] == [0] * 10
+
+
+def test_a_class_teacher_is_nobodys_student_in_the_roster_or_the_stats(client, teacher, student, bank, make_class):
+    # GIVEN a class whose members are its teacher and one student (teachers are class members too)
+    api = client.as_user(teacher)
+    work = make_assignment(api, make_paper(api, bank[:3])["id"], [make_class(teacher, student)])
+    # WHEN the teacher reads who handed in and the statistics
+    roster = api.get(f"/api/work/assignments/{work['id']}/submissions").json()
+    stats = api.get(f"/api/work/assignments/{work['id']}/stats").json()
+    # THEN only the student is counted
+    assert [row["student"] for row in roster["results"]] == [student.id]
+    assert roster["count"] == 1 and stats["students"] == 1

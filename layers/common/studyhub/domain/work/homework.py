@@ -14,7 +14,7 @@ from studyhub.core import errors
 from studyhub.models.base import utcnow
 from studyhub.models.homework import Assignment, PaperItem, assignment_classes
 from studyhub.models.school import Classes, class_members
-from studyhub.models.users import User
+from studyhub.models.users import STUDENT_GROUP_ID, User, user_groups
 from studyhub.models.work import Topic
 
 # A submit this long after the deadline still counts (a slow network, a click at the last second).
@@ -41,6 +41,25 @@ def member_of_assignment(user_id: int, assignment_id: Any) -> Any:
             assignment_classes.c.assignment_id == assignment_id,
             Classes.is_delete.is_(False),
         )
+    )
+
+
+def assignment_students(assignment_id: Any) -> Any:
+    """SQL: the ids of the active students in the assignment's live classes (a class's teachers
+    are members too, and are nobody's students)."""
+    return (
+        select(class_members.c.user_id)
+        .join(assignment_classes, assignment_classes.c.class_id == class_members.c.class_id)
+        .join(Classes, Classes.id == class_members.c.class_id)
+        .join(user_groups, user_groups.c.user_id == class_members.c.user_id)
+        .join(User, User.id == class_members.c.user_id)
+        .where(
+            assignment_classes.c.assignment_id == assignment_id,
+            Classes.is_delete.is_(False),
+            user_groups.c.group_id == STUDENT_GROUP_ID,
+            User.is_active.is_(True),
+        )
+        .distinct()
     )
 
 

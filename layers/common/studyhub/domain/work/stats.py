@@ -11,9 +11,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from studyhub.domain.work.grading import round_score
-from studyhub.domain.work.homework import owned_assignment, score_out
-from studyhub.models.homework import PaperItem, Submission, SubmissionItem, assignment_classes
-from studyhub.models.school import Classes, class_members
+from studyhub.domain.work.homework import assignment_students, owned_assignment, score_out
+from studyhub.models.homework import PaperItem, Submission, SubmissionItem
 from studyhub.models.users import User
 
 BUCKETS = 10
@@ -40,12 +39,7 @@ def _median(session: Session, assignment_id: int, count: int) -> float | None:
 
 def stats(session: Session, caller: User, assignment_id: int) -> dict[str, Any]:
     assignment = owned_assignment(session, caller, assignment_id)
-    students = session.scalar(
-        select(func.count(func.distinct(class_members.c.user_id)))
-        .join(assignment_classes, assignment_classes.c.class_id == class_members.c.class_id)
-        .join(Classes, Classes.id == class_members.c.class_id)
-        .where(assignment_classes.c.assignment_id == assignment.id, Classes.is_delete.is_(False))
-    )
+    students = session.scalar(select(func.count()).select_from(assignment_students(assignment.id).subquery()))
     # bucket k holds ratios in [k/10, (k+1)/10); a full score is in the last one
     scaled = Submission.score * BUCKETS
     buckets = [

@@ -16,9 +16,16 @@ from sqlalchemy.orm import Session
 from studyhub.core import errors
 from studyhub.core.times import isoformat
 from studyhub.domain.work import mistakes
-from studyhub.domain.work.homework import now, owned_assignment, paper_topic, reveal_time, reveals, score_out
-from studyhub.models.homework import Assignment, Attempt, Submission, SubmissionItem, assignment_classes
-from studyhub.models.school import Classes, class_members
+from studyhub.domain.work.homework import (
+    assignment_students,
+    now,
+    owned_assignment,
+    paper_topic,
+    reveal_time,
+    reveals,
+    score_out,
+)
+from studyhub.models.homework import Assignment, Attempt, Submission, SubmissionItem
 from studyhub.models.users import User
 from studyhub.models.work import Topic
 
@@ -147,14 +154,7 @@ def roster(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Every student of the assignment's classes with where its work stands (by student id)."""
     assignment = owned_assignment(session, caller, assignment_id)
-    students = (
-        select(class_members.c.user_id)
-        .join(assignment_classes, assignment_classes.c.class_id == class_members.c.class_id)
-        .join(Classes, Classes.id == class_members.c.class_id)
-        .where(assignment_classes.c.assignment_id == assignment.id, Classes.is_delete.is_(False))
-        .distinct()
-        .subquery()
-    )
+    students = assignment_students(assignment.id).subquery()
     count = session.scalar(select(func.count()).select_from(students)) or 0
     rows = session.execute(
         select(
