@@ -44,6 +44,8 @@ STATE_RULE_CODES = {
     "username_taken": "§2 usernames are unique",
     "invalid_area": "§2 province, city and district are rows of the area table, nested",
     "invalid_class": "§3 a class that exists",
+    "invalid_classes": "§9 an assignment's classes exist",
+    "invalid_paper": "§9 an assignment's paper exists",
     "invalid_label": "§4 a label that exists",
     "article_required": "§5 comments: an article that exists",
     "parent_comment_mismatch": "§5 a reply's parent is a comment of the same article",

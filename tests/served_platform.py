@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 from conftest import BASE_ENV_KEYS, MYSQL_URL, REDIS_URL, free_port, require_service
 
+ROOT = Path(__file__).resolve().parents[1]
 DEMO_STUDENT = "student1"  # studyhub seed --demo
 DEMO_SUPERUSER = "admin"
 ALIPAY_ENV = ("ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "ALIPAY_RETURN_URL", "ALIPAY_NOTIFY_URL")
@@ -130,6 +131,8 @@ def serve_platform(stack: str, base: Path, settings: dict[str, str] | None = Non
         env = {k: v for k, v in os.environ.items() if k not in BASE_ENV_KEYS and k not in ALIPAY_ENV}
         env.update(
             {
+                # This checkout's code, whatever else an editable install points `studyhub` at.
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "common"), str(ROOT), env.get("PYTHONPATH", "")]),
                 "STUDYHUB_VAR_DIR": str(base / "var"),
                 "JWT_SECRET": "served-platform-secret-" + uuid.uuid4().hex * 2,
                 "PYTHONUNBUFFERED": "1",
