@@ -4,7 +4,7 @@ previous, results}`` out, with links under ``/api`` that keep the other query pa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -96,4 +96,31 @@ def paginate(req: Req, stmt: Any, serialize: Callable[[list[Any]], list[dict[str
     session = req.session
     count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = list(session.scalars(stmt.offset(offset).limit(limit)).unique()) if count else []
+    return page_of(req, count, serialize(rows), offset, limit, style)
+
+
+def paginate_rows(
+    req: Req,
+    stmt: Any,
+    serialize: Callable[[Sequence[Any]], list[dict[str, Any]]],
+    *,
+    count_stmt: Any = None,
+) -> dict[str, Any]:
+    """``paginate`` for a Core ``select()`` of columns (no ORM entities, so no per-row identity
+    map or attribute instrumentation): ``serialize`` gets the page's ``Row`` tuples, read by
+    column name (``row.id``, ``row.label_name``).
+
+    The statements run on the session's connection, in its transaction, past the ORM's execute
+    path. ``count_stmt`` (a ``select(func.count())`` over the same FROM and WHERE) spares the
+    database the derived table of the default ``SELECT count(*) FROM (stmt)``; when given, the
+    caller keeps the two filters in one place.
+    """
+    from sqlalchemy import func, select
+
+    offset, limit, style = page_window(req)
+    conn = req.session.connection()
+    if count_stmt is None:
+        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    count = conn.execute(count_stmt).scalar() or 0
+    rows = conn.execute(stmt.offset(offset).limit(limit)).all() if count else []
     return page_of(req, count, serialize(rows), offset, limit, style)

@@ -1,0 +1,54 @@
+"""``paginate_rows``: the list shape over a Core ``select()`` of columns, rows read by name."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from studyhub.http.pagination import paginate_rows
+
+things = Table("things", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(20)))
+
+
+@pytest.fixture
+def session():
+    engine = create_engine("sqlite://")
+    things.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.execute(insert(things), [{"id": i, "name": f"n{i}"} for i in range(1, 26)])
+        yield session
+
+
+def req_for(session: Session, query: dict[str, str]) -> SimpleNamespace:
+    return SimpleNamespace(query=query, session=session, public_path="/api/things")
+
+
+@pytest.mark.parametrize("with_count_stmt", [False, True])
+def test_a_page_of_rows_read_by_column_name(session, with_count_stmt):
+    stmt = select(things.c.id, things.c.name.label("label")).where(things.c.id > 5).order_by(things.c.id.desc())
+    count_stmt = select(func.count()).select_from(things).where(things.c.id > 5) if with_count_stmt else None
+    page = paginate_rows(
+        req_for(session, {"page": "2", "size": "7"}),  # type: ignore[arg-type]
+        stmt,
+        lambda rows: [{"id": r.id, "label": r.label} for r in rows],
+        count_stmt=count_stmt,
+    )
+    assert page["count"] == 20
+    assert [r["id"] for r in page["results"]] == list(range(18, 11, -1))
+    assert page["results"][0]["label"] == "n18"
+    assert page["next"].endswith("/api/things?page=3&size=7")
+    assert page["previous"].endswith("/api/things?size=7")
+
+
+def test_an_empty_list_reads_no_page(session):
+    calls = []
+    page = paginate_rows(
+        req_for(session, {}),  # type: ignore[arg-type]
+        select(things.c.id).where(things.c.id < 0),
+        lambda rows: calls.append(rows) or [],
+    )
+    assert page == {"count": 0, "next": None, "previous": None, "results": []}
+    assert calls == [[]]
