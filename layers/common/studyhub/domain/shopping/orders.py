@@ -1,17 +1,15 @@
 """Orders: placing one from cart rows without ever overselling, reading, cancelling and expiring.
 
 Placing an order is one transaction (its route is registered with ``retry=True``: the binder
-retries the whole of it on deadlock / Galera certification conflict):
-
-1. lock the caller's cart rows (``SELECT ... FOR UPDATE``: a double submit waits, then finds
-   them gone);
-2. for each line, in commodity-id order (every transaction locks rows in the same order, so
-   multi-line orders can't deadlock each other), one conditional
-   ``UPDATE commodities SET stock = stock - n, sales = sales + n WHERE id = ? AND stock >= n``
-   whose row count says whether the stock covered it: no read-then-write, nothing to spin on;
-3. snapshot prices and the address text, insert the order and its goods, delete the cart rows.
-
-Any line short of stock raises ``insufficient_stock`` and the whole transaction rolls back.
+retries the whole of it on deadlock / Galera certification conflict), on SQLAlchemy Core (see
+``place_order``): every check first on plain reads (a refusal writes and locks nothing), then the
+cart rows claimed (a double submit waits there, then finds them gone), the order inserted, and the
+contended stock rows locked last, by one conditional
+``UPDATE commodities SET stock = stock - n, sales = sales + n WHERE id = ? AND stock >= n`` per
+line in commodity-id order (every transaction locks them in the same order, so multi-line orders
+can't deadlock each other) whose row count says whether the stock covered it: no read-then-write,
+nothing to spin on. Any line short of stock raises ``insufficient_stock`` and the whole
+transaction rolls back.
 
 Cancelling (the owner, or the cleanup job for orders unpaid after ``ORDER_PAY_TIMEOUT_SECONDS``)
 is exactly once through the conditional state change ``UPDATE orders SET status = 6 WHERE
@@ -25,14 +23,16 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,7 @@ from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, UNPAID, Commodity, Order, OrderGoods, ShoppingCart
-from studyhub.models.users import Address, User
+from studyhub.models.users import Address, Area, User
 
 from .schemas import MAX_PRICE, MIN_PRICE, OrderIn
 
@@ -62,7 +62,7 @@ def serialize_page(session: Session, orders: list[Order]) -> list[dict[str, Any]
     return [serialize(o, goods[o.order_id]) for o in orders]
 
 
-def serialize(order: Order, goods: list[OrderGoods]) -> dict[str, Any]:
+def serialize(order: Order | PlacedOrder, goods: Sequence[OrderGoods | GoodsLine]) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
         "user": order.user_id,
@@ -135,13 +135,92 @@ def pay_deadline(order: Order) -> datetime:
 
 
 # --- placing ------------------------------------------------------------------------------
+# SQLAlchemy Core on the session's connection: no identity map, no flush, statements compiled once.
 
+_addresses = cast(Table, Address.__table__)
+_areas = cast(Table, Area.__table__)
+_carts = cast(Table, ShoppingCart.__table__)
+_commodities = cast(Table, Commodity.__table__)
+_orders = cast(Table, Order.__table__)
+_goods = cast(Table, OrderGoods.__table__)
+_province, _city, _district = _areas.alias("province"), _areas.alias("city"), _areas.alias("district")
 
-def address_text(address: Address) -> str:
-    return (
-        f"{address.province.name} {address.city.name} {address.district.name} {address.place} "
-        f"[{address.receiver} 收] {address.mobile}"
+_ADDRESS = (
+    select(
+        _province.c.name,
+        _city.c.name,
+        _district.c.name,
+        _addresses.c.place,
+        _addresses.c.receiver,
+        _addresses.c.mobile,
     )
+    .select_from(
+        _addresses.join(_province, _province.c.id == _addresses.c.province_id)
+        .join(_city, _city.c.id == _addresses.c.city_id)
+        .join(_district, _district.c.id == _addresses.c.district_id)
+    )
+    .where(
+        _addresses.c.id == bindparam("address_id"),
+        _addresses.c.user_id == bindparam("user_id"),
+        _addresses.c.is_delete.is_(False),
+    )
+)
+# the lines in commodity-id order: the order every transaction takes the stock rows in
+_LINES = (
+    select(
+        _carts.c.commodity_id,
+        _commodities.c.name,
+        _carts.c.number,
+        _commodities.c.price,
+        _commodities.c.stock,
+        _commodities.c.is_delete,
+    )
+    .select_from(_carts.join(_commodities, _commodities.c.id == _carts.c.commodity_id))
+    .where(_carts.c.id.in_(bindparam("cart_ids", expanding=True)), _carts.c.user_id == bindparam("user_id"))
+    .order_by(_carts.c.commodity_id)
+)
+_CLAIM_CART = sql_delete(_carts).where(
+    _carts.c.id.in_(bindparam("cart_ids", expanding=True)), _carts.c.user_id == bindparam("user_id")
+)
+_INSERT_ORDER = insert(_orders)
+_INSERT_GOODS = insert(_goods)
+_TAKE_STOCK = (
+    sql_update(_commodities)
+    .where(
+        _commodities.c.id == bindparam("take_id"),
+        _commodities.c.stock >= bindparam("take_n"),
+        _commodities.c.is_delete.is_(False),
+    )
+    .values(stock=_commodities.c.stock - bindparam("take_n"), sales=_commodities.c.sales + bindparam("take_n"))
+)
+_NAME_AND_DELETED = select(_commodities.c.name, _commodities.c.is_delete).where(
+    _commodities.c.id == bindparam("commodity_id")
+)
+
+
+class GoodsLine(NamedTuple):
+    """One line of an order being placed, as its goods row will hold it."""
+
+    commodity_id: int
+    commodity_name: str
+    number: int
+    price: Decimal
+
+
+class PlacedOrder(NamedTuple):
+    order_id: str
+    user_id: int
+    address: str
+    total_count: int
+    total_amount: Decimal
+    pay_method: int
+    status: int
+    create_time: datetime
+    update_time: datetime
+
+
+def address_text(province: str, city: str, district: str, place: str, receiver: str, mobile: str) -> str:
+    return f"{province} {city} {district} {place} [{receiver} 收] {mobile}"
 
 
 def new_order_id(user_id: int) -> str:
@@ -151,98 +230,107 @@ def new_order_id(user_id: int) -> str:
     return f"{now:%Y%m%d%H%M%S%f}{user_id % 10_000:04d}{secrets.randbelow(100):02d}"
 
 
-def _take_stock(session: Session, commodity_id: int, number: int) -> bool:
-    matched = rows_matched(
-        session,
-        sql_update(Commodity)
-        .where(Commodity.id == commodity_id, Commodity.stock >= number, Commodity.is_delete.is_(False))
-        .values(stock=Commodity.stock - number, sales=Commodity.sales + number)
-        .execution_options(synchronize_session=False),
-    )
-    return matched == 1
+def _no_such_cart() -> errors.Invalid:
+    return errors.Invalid.field("cart", "购物车中没有这些商品。", code="invalid_cart")
+
+
+def _short_of_stock(name: str) -> errors.Invalid:
+    return errors.Invalid("商品库存不足", code="insufficient_stock", errors={"cart": [f"「{name}」库存不足。"]})
 
 
 def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]:
+    """Place an order from cart rows (API.md §6): every check first, without a lock; the
+    contended stock rows are locked last, and held only through the goods' insert and COMMIT.
+
+    1. read the address and the lines (joined with their commodities) and check everything:
+       ownership, deleted commodities, the stock as read, the totals; a refusal here wrote nothing;
+    2. delete the cart rows: a double submit waits on them here, then finds them gone (400);
+    3. insert the order (a fresh id on a collision: a duplicate key aborts only that statement);
+    4. per line, in commodity-id order (every transaction locks the stock rows in the same order:
+       no deadlock between multi-line orders), one conditional ``UPDATE ... SET stock = stock - n
+       WHERE id = ? AND stock >= n``: its row count is the only word on the stock (the read of
+       step 1 was a snapshot), so it is never oversold; a line short of stock rolls all back;
+    5. insert the goods (one multi-row INSERT). The order of 4 and 5 matters on MySQL: the goods'
+       foreign key takes a shared lock on the commodity row, which two orders holding it would
+       then both wait to upgrade (a deadlock); after step 4 the exclusive lock already covers it.
+    """
     cart_ids = sorted(set(body.cart))
     if not cart_ids:
         raise errors.Invalid.field("cart", "请选择要结算的购物车商品。", code="empty_cart")
-    address = session.get(Address, body.address)
-    if address is None or address.user_id != caller.id or address.is_delete:
+    conn = session.connection()
+    user_id = caller.id
+    address = conn.execute(_ADDRESS, {"address_id": body.address, "user_id": user_id}).first()
+    if address is None:
         raise errors.Invalid.field("address", "收货地址不存在。", code="invalid_address")
-    lines = session.execute(
-        select(ShoppingCart.id, ShoppingCart.commodity_id, ShoppingCart.number)
-        .where(ShoppingCart.id.in_(cart_ids), ShoppingCart.user_id == caller.id)
-        .order_by(ShoppingCart.id)
-        .with_for_update()
-    ).all()
-    if len(lines) != len(cart_ids):
-        raise errors.Invalid.field("cart", "购物车中没有这些商品。", code="invalid_cart")
-
-    lines = sorted(lines, key=lambda line: line.commodity_id)  # one lock order for everyone
-    for line in lines:
-        if not _take_stock(session, line.commodity_id, line.number):
-            name, deleted = session.execute(
-                select(Commodity.name, Commodity.is_delete).where(Commodity.id == line.commodity_id)
-            ).one()
-            if deleted:  # its cart row has left the cart, as if it were never there
-                raise errors.Invalid.field("cart", "购物车中没有这些商品。", code="invalid_cart")
-            raise errors.Invalid("商品库存不足", code="insufficient_stock", errors={"cart": [f"「{name}」库存不足。"]})
-
-    # Our own UPDATEs made these rows current in this transaction: the prices read are the
-    # ones the stock was taken at.
-    commodities = {
-        c.id: (c.name, c.price)
-        for c in session.execute(
-            select(Commodity.id, Commodity.name, Commodity.price).where(
-                Commodity.id.in_([line.commodity_id for line in lines])
-            )
-        )
-    }
+    lines = _checked_lines(conn, user_id, cart_ids)
     total_count = sum(line.number for line in lines)
-    total_amount = sum((commodities[line.commodity_id][1] * line.number for line in lines), Decimal("0.00"))
+    total_amount = sum((line.price * line.number for line in lines), Decimal("0.00")).quantize(Decimal("0.01"))
     if total_amount > MAX_PRICE:
         raise errors.Invalid.field("cart", "订单金额超出上限。", code="order_too_large")
     if total_amount < MIN_PRICE:  # a commodity priced 0.00 before prices had a minimum
         raise errors.Invalid.field("cart", f"订单金额不能低于 {MIN_PRICE} 元。", code="order_too_small")
 
-    order = _insert_order(session, caller, address_text(address), total_count, total_amount, body.pay_method)
-    goods = [
-        OrderGoods(
-            order_id=order.order_id,
-            commodity_id=line.commodity_id,
-            commodity_name=commodities[line.commodity_id][0],
-            number=line.number,
-            price=commodities[line.commodity_id][1],
-        )
-        for line in lines
-    ]
-    session.add_all(goods)
-    session.execute(
-        sql_delete(ShoppingCart).where(ShoppingCart.id.in_(cart_ids)).execution_options(synchronize_session=False)
+    claimed = conn.execute(_CLAIM_CART, {"cart_ids": cart_ids, "user_id": user_id})
+    if cast("CursorResult[Any]", claimed).rowcount != len(cart_ids):
+        raise _no_such_cart()  # a concurrent submit of the same rows got there first
+    order = _insert_order(conn, user_id, address_text(*address), total_count, total_amount, body.pay_method)
+    _take_stock(conn, lines)
+    conn.execute(
+        _INSERT_GOODS,
+        [
+            {
+                **line._asdict(),
+                "order_id": order.order_id,
+                "create_time": order.create_time,
+                "update_time": order.create_time,
+            }
+            for line in lines
+        ],
     )
-    session.flush()
-    return serialize(order, goods)
+    return serialize(order, lines)
+
+
+def _checked_lines(conn: Connection, user_id: int, cart_ids: list[int]) -> list[GoodsLine]:
+    """The caller's cart rows as order lines, in commodity-id order; 400 unless every row is
+    theirs, of a commodity still for sale, and covered by its stock as read."""
+    rows = conn.execute(_LINES, {"cart_ids": cart_ids, "user_id": user_id}).all()
+    if len(rows) != len(cart_ids) or any(row.is_delete for row in rows):  # a deleted commodity's row left the cart
+        raise _no_such_cart()
+    for row in rows:
+        if row.stock < row.number:  # short as read: refused before any write or lock
+            raise _short_of_stock(row.name)
+    return [GoodsLine(row.commodity_id, row.name, row.number, row.price) for row in rows]
+
+
+def _take_stock(conn: Connection, lines: list[GoodsLine]) -> None:
+    """The conditional UPDATE per line (``lines`` are in commodity-id order); 400 if one fails."""
+    for line in lines:
+        taken = conn.execute(_TAKE_STOCK, {"take_id": line.commodity_id, "take_n": line.number})
+        if cast("CursorResult[Any]", taken).rowcount != 1:
+            name, deleted = conn.execute(_NAME_AND_DELETED, {"commodity_id": line.commodity_id}).one()
+            raise _no_such_cart() if deleted else _short_of_stock(name)
 
 
 def _insert_order(
-    session: Session, caller: User, address: str, total_count: int, total_amount: Decimal, pay_method: int
-) -> Order:
+    conn: Connection, user_id: int, address: str, total_count: int, total_amount: Decimal, pay_method: int
+) -> PlacedOrder:
     """Insert the order under a fresh id; on the (rare) collision try another id."""
+    now = utcnow()
     for attempt in range(1, ORDER_ID_ATTEMPTS + 1):
-        order = Order(
-            order_id=new_order_id(caller.id),
-            user_id=caller.id,
+        order = PlacedOrder(
+            order_id=new_order_id(user_id),
+            user_id=user_id,
             address=address,
             total_count=total_count,
-            total_amount=total_amount.quantize(Decimal("0.01")),
+            total_amount=total_amount,
             pay_method=pay_method,
             status=UNPAID if pay_method == ALIPAY else PAID,
-            refund_required=False,
+            create_time=now,
+            update_time=now,
         )
         try:
-            with session.begin_nested():
-                session.add(order)
-                session.flush()
+            # MySQL and SQLite undo just the failed statement: no SAVEPOINT round trips needed
+            conn.execute(_INSERT_ORDER, {**order._asdict(), "refund_required": False})
             return order
         except IntegrityError:
             if attempt == ORDER_ID_ATTEMPTS:
