@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from .wsgi_server import PER_CLIENT_CONNECTIONS, create_server
 
@@ -26,6 +27,7 @@ def serve(
     host: str,
     port: int,
     *,
+    processes: int = 1,
     threads: int = 16,
     functions: list[str] | None = None,
     prepare_db: bool = True,
@@ -34,30 +36,34 @@ def serve(
     per_client_connections: int | None = PER_CLIENT_CONNECTIONS,
     show_banner: bool = False,
     verbose: bool = False,
-) -> None:
-    """``sockets``: already listening sockets to serve on instead of ``host:port`` (the cluster
-    binds its workers' ports itself, ``local/cluster.py``). ``per_client_connections``: the most
-    connections one client address holds at once (None behind Nginx: every connection is Nginx's).
-    ``show_banner``: print where the API and its docs are and how to start; ``verbose``: keep
-    Celery's own start-up banners."""
+) -> int:
+    """``processes``: server processes on the one port (``local/prefork.py``), each with ``threads``
+    threads and as many database connections. ``sockets``: already listening sockets to serve on
+    instead of ``host:port`` (the cluster binds its workers' ports itself, ``local/cluster.py``).
+    ``per_client_connections``: the most connections one client address holds at once, per process
+    (None behind Nginx: every connection is Nginx's). ``show_banner``: print where the API and its
+    docs are and how to start; ``verbose``: keep Celery's own start-up banners. The exit status."""
+    from studyhub.core import db
     from studyhub.core.config import get_settings
     from studyhub.core.logs import setup_logging
 
     from .frontdoor import FrontDoor
 
     setup_logging()
+    db.size_pool(threads)
     _exit_on_sigterm()
+    listening = sockets
+    if processes > 1 and not sockets:
+        from .prefork import bind
+
+        listening = bind(host, port)  # before the database: a port taken fails at once
     if prepare_db:
         prepare()
     app = FrontDoor(functions)
-    helpers = start_background(quiet=not verbose) if background else []
     settings = get_settings()
-    log.info("serving %s on http://%s:%d/api", ", ".join(app.gateways), host, port)
-    if show_banner:
-        sys.stdout.write(banner(host, port, [gateway.name for gateway in app.gateways.values()]))
-        sys.stdout.flush()
-    try:
-        where = {"sockets": sockets} if sockets else {"host": host, "port": port}
+
+    def run_server() -> None:
+        where = {"sockets": listening} if listening else {"host": host, "port": port}
         server = create_server(
             app,
             **where,
@@ -70,11 +76,39 @@ def serve(
             clear_untrusted_proxy_headers=False,
         )
         server.run()  # idle connections closed after 30 s, 1,000 at most (local/wsgi_server.py)
+
+    shape = f"{processes} processes x {threads} threads" if processes > 1 else f"{threads} threads"
+    log.info("serving %s on http://%s:%d/api (%s)", ", ".join(app.gateways), host, port, shape)
+    helpers: list = []
+    try:
+        if processes > 1:
+            from .prefork import Supervisor, forget_clients, share_log_file
+
+            forget_clients()  # the parent serves nothing: the children open their own connections
+            share_log_file()
+            supervisor = Supervisor(processes, lambda _index: run_server())
+            helpers = start_background(quiet=not verbose) if background else []
+            if show_banner:
+                _print_banner(host, port, app)
+            return supervisor.run()
+        helpers = start_background(quiet=not verbose) if background else []
+        if show_banner:
+            _print_banner(host, port, app)
+        run_server()
+        return 0
     finally:
         if helpers:
             from jobs.runtime import stop_embedded_workers
 
             stop_embedded_workers(helpers)
+        for sock in listening or []:
+            if sockets is None:
+                sock.close()
+
+
+def _print_banner(host: str, port: int, app: Any) -> None:
+    sys.stdout.write(banner(host, port, [gateway.name for gateway in app.gateways.values()]))
+    sys.stdout.flush()
 
 
 def _exit_on_sigterm() -> None:

@@ -366,7 +366,7 @@ def test_without_nginx_the_cluster_refuses_to_start_with_a_clear_message(tmp_pat
     env = _clean_env()
     env.update({"STUDYHUB_VAR_DIR": str(tmp_path / "var"), "STUDYHUB_NGINX": str(tmp_path / "no-nginx-here")})
     result = subprocess.run(
-        [sys.executable, "-m", "studyhub.ops.cli", "serve", "--processes", "2", "--port", str(free_port())],
+        [sys.executable, "-m", "studyhub.ops.cli", "serve", "--nginx", "--processes", "2", "--port", str(free_port())],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -4,26 +4,36 @@ The engine is created lazily and kept per process (a pool, not a connection per 
 builds a TLS context on every connect). SQLite runs in WAL mode with a busy timeout so several
 local processes and threads can write. Driver errors that mean "the database can't be reached"
 become ``Unavailable("database")``.
+
+Round trips: a request costs its statements and one ``COMMIT`` (or ``ROLLBACK``), nothing else.
+No ping on checkout (a dead pooled connection is seen without a round trip: the server closed its
+socket, which is then readable; ``_alive_on_checkout``), connections are recycled before the server
+would time them out (``db_limits``), and the pool's own ``ROLLBACK`` on return is skipped when the
+driver says no transaction is open (``_reset_on_return``). ``sqlalchemy.orm`` is imported on first
+use of a session: the health check and Core-only paths don't pay for it.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Connection, CursorResult, Engine
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
 from studyhub.core import deadline
 from studyhub.core.config import get_settings
 from studyhub.core.errors import Unavailable
+
+if TYPE_CHECKING:  # the ORM is imported where a session is first made (see the module's doc)
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("studyhub.db")
 T = TypeVar("T")
@@ -31,6 +41,8 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
+# Connections per process: one per server thread (``size_pool``); 10 where nobody says (jobs, CLI).
+_pool_size = 10
 
 # MySQL client/server codes that mean "not reachable / not usable right now".
 # ... and 1969/3024: a statement stopped by the statement timeout (core/db_limits.py).
@@ -83,17 +95,61 @@ def make_engine(url: str, *, tls: bool = False, timeout: float | None = None) ->
     engine = create_engine(
         url,
         connect_args=connect_args,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        # 12 connections for 16 server threads: with the database hung, some threads stay free
-        # for routes that don't need it; a request waits for a connection no longer than the timeout
-        pool_size=10,
+        # no pool_pre_ping (a round trip per request): dead connections are found on checkout
+        # without one, and recycled before the server's idle timeout would close them
+        pool_recycle=db_limits.POOL_RECYCLE_SECONDS,
+        # a connection per server thread: none waits for another's; with the database hung the
+        # breaker (db_limits) answers 503 at once after the first timeouts, so threads come free
+        pool_size=_pool_size,
         max_overflow=2,
         pool_timeout=timeout,
+        pool_reset_on_return=None,  # _reset_on_return does it, only when a transaction is open
     )
+    event.listen(engine, "checkout", _alive_on_checkout)
+    event.listen(engine, "reset", _reset_on_return)
     if url.startswith("mysql"):
         db_limits.install_mysql(engine, timeout)
     return engine
+
+
+_SERVER_STATUS_IN_TRANS = 1  # MySQL protocol: the OK packet's status flag "a transaction is open"
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    """What the driver knows without asking: sqlite3's ``in_transaction``, PyMySQL's last status."""
+    if hasattr(dbapi_connection, "in_transaction"):
+        return bool(dbapi_connection.in_transaction)
+    status = getattr(dbapi_connection, "server_status", None)
+    if isinstance(status, int):
+        return bool(status & _SERVER_STATUS_IN_TRANS)
+    return True  # unknown driver: roll back, as the pool would
+
+
+def _reset_on_return(dbapi_connection: Any, _record: Any, state: Any) -> None:
+    # After a COMMIT (or a ROLLBACK) the pool's own reset would send a second ROLLBACK for nothing;
+    # a connection given back inside a transaction (an error path) is still rolled back.
+    if not state.transaction_was_reset and _in_transaction(dbapi_connection):
+        dbapi_connection.rollback()
+
+
+def _alive_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """An idle MySQL connection has nothing to read: if its socket is readable the server closed it
+    (restart, kill, idle timeout) or sent an error before closing. A ``DisconnectionError`` here
+    makes the pool drop it and connect again, so the request's first statement runs on a live
+    connection (SQLAlchemy's documented way; a ping would cost a round trip per request)."""
+    sock = getattr(dbapi_connection, "_sock", None)
+    if sock is None or not hasattr(select, "poll"):
+        return
+    poller = select.poll()
+    poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server closed this pooled connection")
+
+
+def size_pool(threads: int) -> None:
+    """One connection per server thread, for engines made from now on (``studyhub serve``)."""
+    global _pool_size
+    _pool_size = max(1, threads)
 
 
 def get_engine() -> Engine:
@@ -103,13 +159,18 @@ def get_engine() -> Engine:
             if _engine is None:
                 settings = get_settings()
                 _engine = make_engine(settings.database_url, tls=settings.database_tls)
-                _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
     return _engine
 
 
 def get_sessionmaker() -> sessionmaker[Session]:
-    get_engine()
-    assert _sessionmaker is not None
+    global _sessionmaker
+    engine = get_engine()
+    if _sessionmaker is None:
+        from sqlalchemy.orm import sessionmaker
+
+        with _lock:
+            if _sessionmaker is None:
+                _sessionmaker = sessionmaker(engine, expire_on_commit=False)
     return _sessionmaker
 
 
@@ -224,6 +285,22 @@ def session_scope() -> Iterator[Session]:
         breaker.succeeded(probe)
         session.close()
         _run_hooks(session, "after_commit")
+
+
+def ping() -> None:
+    """``SELECT 1`` on a pooled connection through the breaker, without the ORM (health checks)."""
+    from studyhub.core.db_limits import breaker_for
+
+    engine = get_engine()
+    breaker = breaker_for(engine)
+    probe = breaker.admit()
+    try:
+        with engine.connect() as conn:  # closing it rolls back: SELECT 1 and a ROLLBACK
+            conn.exec_driver_sql("SELECT 1")
+    except BaseException as error:
+        breaker.failed(error, probe)
+        raise
+    breaker.succeeded(probe)
 
 
 def run_in_transaction(work: Callable[[Session], T], *, attempts: int | None = None) -> T:

@@ -30,6 +30,10 @@ CONNECTION_LOST_CODES = {2002, 2003, 2006, 2013, 2055}
 # The server aborts a slow statement a little before the client's read timeout would cut the connection.
 STATEMENT_SHARE = 0.9
 UNKNOWN_SYSTEM_VARIABLE = 1193
+# The pool replaces a connection this old, well before the server's idle timeout (set per session
+# below, whatever the server's own default) would close it under us.
+POOL_RECYCLE_SECONDS = 1800
+SESSION_WAIT_TIMEOUT_SECONDS = 3600
 
 
 def mysql_connect_args(timeout: float) -> dict[str, Any]:
@@ -48,11 +52,16 @@ def install_mysql(engine: Engine, timeout: float) -> None:
     def statement_timeout(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"SET SESSION max_statement_time = {statement_seconds}")
+            cursor.execute(
+                f"SET SESSION max_statement_time = {statement_seconds}, wait_timeout = {SESSION_WAIT_TIMEOUT_SECONDS}"
+            )
         except Exception as error:  # noqa: BLE001 - MySQL has max_execution_time (SELECTs only) instead
             if getattr(error, "args", (None,))[0] != UNKNOWN_SYSTEM_VARIABLE:
                 raise
-            cursor.execute(f"SET SESSION max_execution_time = {int(statement_seconds * 1000)}")
+            cursor.execute(
+                f"SET SESSION max_execution_time = {int(statement_seconds * 1000)}, "
+                f"wait_timeout = {SESSION_WAIT_TIMEOUT_SECONDS}"
+            )
         finally:
             cursor.close()
 
@@ -62,7 +71,7 @@ def install_mysql(engine: Engine, timeout: float) -> None:
 
     @event.listens_for(engine, "checkin")
     def restore_timeouts(dbapi_connection: Any, _record: Any) -> None:
-        # the next checkout's ping must not inherit a nearly spent request's deadline
+        # the next request's first statement must not inherit a nearly spent request's deadline
         _set_socket_timeouts(dbapi_connection, timeout)
 
 

@@ -216,12 +216,10 @@ def create_app(group: str) -> tuple[StudyHubApp, Api]:
 
 
 def _check_database() -> None:
-    from sqlalchemy import text
+    # Core on the engine: a cold function's health check doesn't import the ORM
+    from studyhub.core.db import ping
 
-    from studyhub.core.db import session_scope
-
-    with session_scope() as session:
-        session.execute(text("SELECT 1"))
+    ping()
 
 
 def _check_cache() -> None:

@@ -21,21 +21,25 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=16, show_default=True, type=int, help="worker threads")
+@click.option("--threads", default=16, show_default=True, type=int, help="worker threads per process")
 @click.option("--function", "functions", multiple=True, help="serve only these functions (repeatable)")
 @click.option("--no-jobs", is_flag=True, help="don't run the job worker and scheduler beside the functions")
 @click.option(
     "--processes",
-    default=1,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=1),
-    help="N >= 2: N worker processes per function behind Nginx on HOST:PORT (local/cluster.py)",
+    help="server processes sharing HOST:PORT (default: the CPU count); with --nginx: processes per function",
+)
+@click.option(
+    "--nginx",
+    is_flag=True,
+    help="--processes per function behind a child Nginx on HOST:PORT (local/cluster.py)",
 )
 @click.option(
     "--worker-port-base",
     type=click.IntRange(min=0),
     default=None,
-    help="with --processes: first internal port on 127.0.0.1 (default PORT+1; 0: any free ports)",
+    help="with --nginx (implied): first internal port on 127.0.0.1 (default PORT+1; 0: any free ports)",
 )
 @click.option("--no-migrate", is_flag=True, help="don't migrate or load reference data first (done elsewhere)")
 @click.option("--verbose", is_flag=True, help="show Celery's start-up banners too")
@@ -45,20 +49,24 @@ def serve(
     threads: int,
     functions: tuple[str, ...],
     no_jobs: bool,
-    processes: int,
+    processes: int | None,
+    nginx: bool,
     worker_port_base: int | None,
     no_migrate: bool,
     verbose: bool,
 ) -> None:
     """Serve every function behind one front door at http://HOST:PORT/api (docs at /api/docs)."""
-    if processes > 1:
+    import os
+
+    cores = os.cpu_count() or 1
+    if nginx or worker_port_base is not None:
         from local.cluster import ClusterError, run_cluster
 
         try:
             status = run_cluster(
                 host,
                 port,
-                processes=processes,
+                processes=processes or max(2, cores),
                 threads=threads,
                 functions=list(functions) or None,
                 background=not no_jobs,
@@ -68,18 +76,24 @@ def serve(
         except ClusterError as error:
             _fail(str(error))
         sys.exit(status)
+    from local.prefork import BindError
     from local.serve import serve as run
 
-    run(
-        host,
-        port,
-        threads=threads,
-        functions=list(functions) or None,
-        background=not no_jobs,
-        prepare_db=not no_migrate,
-        show_banner=True,
-        verbose=verbose,
-    )
+    try:
+        status = run(
+            host,
+            port,
+            processes=processes or cores,
+            threads=threads,
+            functions=list(functions) or None,
+            background=not no_jobs,
+            prepare_db=not no_migrate,
+            show_banner=True,
+            verbose=verbose,
+        )
+    except BindError as error:
+        _fail(str(error))
+    sys.exit(status)
 
 
 @main.command()
