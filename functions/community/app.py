@@ -13,6 +13,7 @@ from studyhub.domain.community.schemas import (
     ReplyPublic,
 )
 from studyhub.http import Created, NoContent, Req, create_app, paginate
+from studyhub.http.pagination import paginate_rows
 
 app, api = create_app("community")
 api.health()
@@ -31,7 +32,7 @@ def article_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(articles.create(req.session, caller, req.parse(ArticleIn)))
-    return paginate(req, articles.list_query(), lambda rows: articles.serialize_page(req.session, rows))
+    return paginate_rows(req, articles.list_query(), articles.serialize_rows, count_stmt=articles.count_query())
 
 
 @api.route(

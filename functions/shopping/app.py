@@ -25,6 +25,7 @@ from studyhub.domain.shopping.schemas import (
     PayUrlPublic,
 )
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate, text_response
+from studyhub.http.pagination import paginate_rows
 from studyhub.http.params import bool_param, text_param
 from studyhub.http.routedoc import FORM, TEXT, UPLOAD
 
@@ -55,10 +56,9 @@ api.health()
 def commodity_collection(req: Req):
     if req.method == "POST":
         return Created(commodities.create(req.session, req.user, req.parse(CommodityIn)))
-    return paginate(
-        req,
-        commodities.listing_query(text_param(req.query, "search", CommodityFilters)),
-        lambda rows: [commodities.serialize(c) for c in rows],
+    search = text_param(req.query, "search", CommodityFilters)
+    return paginate_rows(
+        req, commodities.listing_query(search), commodities.serialize_rows, count_stmt=commodities.count_query(search)
     )
 
 
@@ -74,7 +74,7 @@ def commodity_collection(req: Req):
 )
 def commodity_item(req: Req, id: int):
     if req.method == "GET":
-        return commodities.serialize(commodities.get_live(req.session, id))
+        return commodities.read(req.session, id)
     if req.method == "DELETE":
         commodities.delete(req.session, req.user, id)
         return NoContent()

@@ -1,21 +1,40 @@
 """Articles: everyone signed in reads them, the author or a superuser changes them; reading one
-counts exactly one page view."""
+counts exactly one page view.
+
+The hot reads (the list and one article) are SQLAlchemy Core: a page's rows come back as plain
+tuples with their author's name joined in, with no ORM identity map, attribute instrumentation
+or flush on the way. The writes stay on the ORM.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Table, false, func, select, update
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
-from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
-from studyhub.domain.access import require_owner_or_superuser
+from studyhub.domain.access import Caller, require_owner_or_superuser
 from studyhub.models.community import Article
 from studyhub.models.users import User
 
 from .schemas import ArticleIn, ArticlePatch
+
+_articles = cast(Table, Article.__table__)
+_users = cast(Table, User.__table__)
+# what a reader sees (never is_delete), the author's name joined by primary key
+_PUBLIC = (
+    _articles.c.id,
+    _articles.c.title,
+    _articles.c.content,
+    _articles.c.user_id,
+    _articles.c.page_view,
+    _articles.c.create_time,
+    _articles.c.update_time,
+    _users.c.username.label("user_name"),
+)
+_LIVE = _articles.c.is_delete.is_(false())
 
 
 def usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
@@ -26,7 +45,8 @@ def usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
     return {row.id: row.username for row in rows}
 
 
-def serialize(article: Article, user_name: str | None) -> dict[str, Any]:
+def serialize(article: Any, user_name: str | None) -> dict[str, Any]:
+    """An ``Article`` or a row of ``_PUBLIC`` (the same attribute names) as the contract's JSON."""
     return {
         "id": article.id,
         "title": article.title,
@@ -39,17 +59,29 @@ def serialize(article: Article, user_name: str | None) -> dict[str, Any]:
     }
 
 
-def serialize_page(session: Session, articles: list[Article]) -> list[dict[str, Any]]:
-    names = usernames(session, {a.user_id for a in articles})
-    return [serialize(a, names.get(a.user_id)) for a in articles]
+def serialize_rows(rows: Any) -> list[dict[str, Any]]:
+    """A page of ``_PUBLIC`` rows (the author's name is already in each)."""
+    return [serialize(row, row.user_name) for row in rows]
 
 
 def serialize_one(session: Session, article: Article) -> dict[str, Any]:
-    return serialize_page(session, [article])[0]
+    names = usernames(session, {article.user_id})
+    return serialize(article, names.get(article.user_id))
 
 
-def list_query() -> Select[Article]:
-    return select(Article).where(Article.is_delete.is_(False)).order_by(Article.update_time.desc(), Article.id.desc())
+def _public_select() -> Select[Any]:
+    # outer join: an article whose author row is missing still lists, with user_name null
+    return select(*_PUBLIC).select_from(_articles.outerjoin(_users, _users.c.id == _articles.c.user_id))
+
+
+def list_query() -> Select[Any]:
+    """Live articles, last changed first (``update_time``'s index, the id breaking ties)."""
+    return _public_select().where(_LIVE).order_by(_articles.c.update_time.desc(), _articles.c.id.desc())
+
+
+def count_query() -> Select[Any]:
+    """How many ``list_query`` lists: the same filter, without the join or a derived table."""
+    return select(func.count()).select_from(_articles).where(_LIVE)
 
 
 def get_live(session: Session, article_id: int) -> Article:
@@ -60,34 +92,35 @@ def get_live(session: Session, article_id: int) -> Article:
 
 
 def read(session: Session, article_id: int) -> dict[str, Any]:
-    """One atomic ``UPDATE ... SET page_view = page_view + 1``, then the row as it now stands.
+    """One atomic ``UPDATE ... SET page_view = page_view + 1``, then one SELECT of the row as it
+    now stands, with its author's name.
 
     The database does the addition under its row lock, so concurrent reads never lose a count
     (the read-modify-write of ``article.page_view += 1`` would). ``update_time`` is set to itself
     so its ``onupdate`` default does not fire: a read is not an edit and must not reorder lists.
+    Both run on the session's connection (its transaction), past the ORM: nothing to flush, no
+    identity map to refresh.
     """
-    aid = article_id
-    counted = rows_matched(
-        session,
-        update(Article)
-        .where(Article.id == aid, Article.is_delete.is_(False))
-        .values(page_view=Article.page_view + 1, update_time=Article.update_time)
-        .execution_options(synchronize_session=False),
-    )
+    conn = session.connection()
+    counted = conn.execute(
+        update(_articles)
+        .where(_articles.c.id == article_id, _LIVE)
+        .values(page_view=_articles.c.page_view + 1, update_time=_articles.c.update_time)
+    ).rowcount
     if counted != 1:
         raise errors.NotFound()
-    article = session.scalars(select(Article).where(Article.id == aid).execution_options(populate_existing=True)).one()
-    return serialize_one(session, article)
+    row = conn.execute(_public_select().where(_articles.c.id == article_id)).one()
+    return serialize(row, row.user_name)
 
 
-def create(session: Session, caller: User, body: ArticleIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: ArticleIn) -> dict[str, Any]:
     article = Article(title=body.title, content=body.content, user_id=caller.id, page_view=0)
     session.add(article)
     session.flush()
     return serialize(article, caller.username)
 
 
-def update_article(session: Session, caller: User, article_id: int, body: ArticleIn | ArticlePatch) -> dict[str, Any]:
+def update_article(session: Session, caller: Caller, article_id: int, body: ArticleIn | ArticlePatch) -> dict[str, Any]:
     article = get_live(session, article_id)
     require_owner_or_superuser(caller, article.user_id)
     for field in ("title", "content"):
@@ -98,7 +131,7 @@ def update_article(session: Session, caller: User, article_id: int, body: Articl
     return serialize_one(session, article)
 
 
-def delete(session: Session, caller: User, article_id: int) -> None:
+def delete(session: Session, caller: Caller, article_id: int) -> None:
     article = get_live(session, article_id)
     require_owner_or_superuser(caller, article.user_id)
     article.is_delete = True

@@ -1,24 +1,43 @@
-"""Commodities: anyone reads them, only a superuser writes them; deleting is a soft delete."""
+"""Commodities: anyone reads them, only a superuser writes them; deleting is a soft delete.
+
+The hot reads (the list and one commodity) are SQLAlchemy Core: plain rows of the public
+columns, no ORM identity map or attribute instrumentation. The writes stay on the ORM.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, Table, false, func, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.db import on_commit
 from studyhub.core.times import isoformat
 from studyhub.core.urls import absolute
-from studyhub.domain.access import require_superuser
+from studyhub.domain.access import Caller, require_superuser
 from studyhub.models.shopping import Commodity
-from studyhub.models.users import User
 
 from .schemas import CommodityIn, CommodityPatch
 
+_commodities = cast(Table, Commodity.__table__)
+# what anyone may see of a commodity (never image_key or is_delete)
+_PUBLIC = (
+    _commodities.c.id,
+    _commodities.c.name,
+    _commodities.c.price,
+    _commodities.c.stock,
+    _commodities.c.sales,
+    _commodities.c.description,
+    _commodities.c.image,
+    _commodities.c.create_time,
+    _commodities.c.update_time,
+)
+_LIVE = _commodities.c.is_delete.is_(false())
 
-def serialize(commodity: Commodity) -> dict[str, Any]:
+
+def serialize(commodity: Any) -> dict[str, Any]:
+    """A ``Commodity`` or a row of ``_PUBLIC`` (the same attribute names) as the contract's JSON."""
     return {
         "id": commodity.id,
         "name": commodity.name,
@@ -32,12 +51,37 @@ def serialize(commodity: Commodity) -> dict[str, Any]:
     }
 
 
-def listing_query(search: str = "") -> Select[Commodity]:
-    stmt = select(Commodity).where(Commodity.is_delete.is_(False))
+def serialize_rows(rows: Any) -> list[dict[str, Any]]:
+    return [serialize(row) for row in rows]
+
+
+def _listed(search: str) -> list[ColumnElement[bool]]:
+    """The list's filter, shared by its page and its count: live, the name containing ``search``."""
+    where: list[ColumnElement[bool]] = [_LIVE]
     term = search.strip()
     if term:
-        stmt = stmt.where(Commodity.name.contains(term, autoescape=True))
-    return stmt.order_by(Commodity.update_time.desc(), Commodity.id.desc())
+        where.append(_commodities.c.name.contains(term, autoescape=True))
+    return where
+
+
+def listing_query(search: str = "") -> Select[Any]:
+    """Live commodities, last changed first (``update_time``'s index, the id breaking ties)."""
+    return (
+        select(*_PUBLIC).where(*_listed(search)).order_by(_commodities.c.update_time.desc(), _commodities.c.id.desc())
+    )
+
+
+def count_query(search: str = "") -> Select[Any]:
+    """How many ``listing_query`` lists, without the derived table of a generic count."""
+    return select(func.count()).select_from(_commodities).where(*_listed(search))
+
+
+def read(session: Session, commodity_id: int) -> dict[str, Any]:
+    """One live commodity (404 for a deleted or unknown one): one SELECT of its public columns."""
+    row = session.connection().execute(select(*_PUBLIC).where(_commodities.c.id == commodity_id, _LIVE)).first()
+    if row is None:
+        raise errors.NotFound()
+    return serialize(row)
 
 
 def get_live(session: Session, commodity_id: int) -> Commodity:
@@ -47,7 +91,7 @@ def get_live(session: Session, commodity_id: int) -> Commodity:
     return commodity
 
 
-def create(session: Session, caller: User, body: CommodityIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: CommodityIn) -> dict[str, Any]:
     require_superuser(caller)
     commodity = Commodity(
         name=body.name, price=body.price, stock=body.stock, sales=0, description=body.description, image=body.image
@@ -57,7 +101,7 @@ def create(session: Session, caller: User, body: CommodityIn) -> dict[str, Any]:
     return serialize(commodity)
 
 
-def update(session: Session, caller: User, commodity_id: int, body: CommodityIn | CommodityPatch) -> dict[str, Any]:
+def update(session: Session, caller: Caller, commodity_id: int, body: CommodityIn | CommodityPatch) -> dict[str, Any]:
     require_superuser(caller)
     commodity = get_live(session, commodity_id)
     for field in ("name", "price", "stock", "description", "image"):
@@ -85,6 +129,6 @@ def forget_uploaded(session: Session, commodity: Commodity) -> None:
     on_commit(session, lambda: storage.delete(old_key))
 
 
-def delete(session: Session, caller: User, commodity_id: int) -> None:
+def delete(session: Session, caller: Caller, commodity_id: int) -> None:
     require_superuser(caller)
     get_live(session, commodity_id).is_delete = True
