@@ -1,16 +1,16 @@
 """The cart: private to its owner (others' rows are 404); one row per commodity, whose number
-grows when the same commodity is posted again; rows of a deleted commodity are gone (404)."""
+grows when the same commodity is posted again (one upsert on the unique (user, commodity) key);
+rows of a deleted commodity are gone (404)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
-from sqlalchemy import update as sql_update
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from studyhub.core import errors
-from studyhub.core.db import rows_matched
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import Commodity, ShoppingCart
 from studyhub.models.users import User
@@ -55,42 +55,64 @@ def get_owned(session: Session, caller: User, cart_id: int) -> ShoppingCart:
     return row
 
 
-def _live_commodity(session: Session, commodity_id: int) -> Commodity:
-    commodity = session.get(Commodity, commodity_id)
-    if commodity is None or commodity.is_delete:
-        raise errors.Invalid.field("commodity", "商品不存在或已下架。", code="invalid_commodity")
-    return commodity
+_carts = cast(Table, ShoppingCart.__table__)
+_commodities = cast(Table, Commodity.__table__)
+_LIVE_COMMODITY = select(_commodities.c.name, _commodities.c.price).where(
+    _commodities.c.id == bindparam("commodity_id"), _commodities.c.is_delete.is_(False)
+)
+_ROW = select(_carts.c.id, _carts.c.number).where(
+    _carts.c.user_id == bindparam("user_id"), _carts.c.commodity_id == bindparam("commodity_id")
+)
 
 
-def _add_to_existing(session: Session, caller: User, commodity_id: int, number: int) -> int:
-    return rows_matched(
-        session,
-        sql_update(ShoppingCart)
-        .where(ShoppingCart.user_id == caller.id, ShoppingCart.commodity_id == commodity_id)
-        .values(number=ShoppingCart.number + number, update_time=utcnow())
-        .execution_options(synchronize_session=False),
-    )
+def _upsert(dialect: str) -> Executable:
+    """``INSERT`` a row, or add to the (user, commodity) row already there, in one statement.
+
+    No gap lock: an ``UPDATE`` that finds no row first (then an ``INSERT``) locks the gap of the
+    unique key under REPEATABLE READ, and two buyers doing that in the same gap deadlock on
+    each other's insert. One upsert only takes the insert intention lock (compatible), or the
+    lock of the row it adds to.
+    """
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(_carts)
+        return lite.on_conflict_do_update(
+            index_elements=[_carts.c.user_id, _carts.c.commodity_id],
+            set_={"number": _carts.c.number + lite.excluded.number, "update_time": lite.excluded.update_time},
+        )
+    from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+    my = mysql_insert(_carts)
+    return my.on_duplicate_key_update(number=_carts.c.number + my.inserted.number, update_time=my.inserted.update_time)
+
+
+_UPSERTS: dict[str, Executable] = {}
 
 
 def add(session: Session, caller: User, body: CartIn) -> dict[str, Any]:
-    """Post a commodity: a new row, or more of it in the row already there.
-
-    Two posts racing for the same (user, commodity) collide on the unique key (or deadlock on
-    its gap lock, on MySQL): the route runs this in a retried transaction and runs it once more
-    after a duplicate-key error, when the UPDATE finds the winner's row.
-    """
-    commodity = _live_commodity(session, body.commodity)
-    if not _add_to_existing(session, caller, commodity.id, body.number):
-        session.add(ShoppingCart(user_id=caller.id, commodity_id=commodity.id, number=body.number))
-        session.flush()
-    row = session.scalars(
-        select(ShoppingCart)
-        .where(ShoppingCart.user_id == caller.id, ShoppingCart.commodity_id == commodity.id)
-        .execution_options(populate_existing=True)
-    ).one()
-    if row.number > MAX_CART_NUMBER:
+    """Post a commodity: a new row, or more of it in the row already there (one upsert)."""
+    conn = session.connection()
+    commodity = conn.execute(_LIVE_COMMODITY, {"commodity_id": body.commodity}).first()  # a plain read: no lock
+    if commodity is None:
+        raise errors.Invalid.field("commodity", "商品不存在或已下架。", code="invalid_commodity")
+    dialect = conn.dialect.name
+    upsert = _UPSERTS.get(dialect)
+    if upsert is None:
+        upsert = _UPSERTS[dialect] = _upsert(dialect)
+    now = utcnow()
+    values = {"user_id": caller.id, "commodity_id": body.commodity, "number": body.number}
+    conn.execute(upsert, {**values, "create_time": now, "update_time": now})
+    row = conn.execute(_ROW, values).one()
+    if row.number > MAX_CART_NUMBER:  # rolled back with the request
         raise errors.Invalid.field("number", f"数量不能超过 {MAX_CART_NUMBER}。", code="invalid_number")
-    return serialize(row, commodity)
+    return {
+        "id": row.id,
+        "commodity": body.commodity,
+        "commodity_name": commodity.name,
+        "price": f"{commodity.price:.2f}",
+        "number": row.number,
+    }
 
 
 def update(session: Session, caller: User, cart_id: int, body: CartUpdate) -> dict[str, Any]:
