@@ -1,6 +1,6 @@
 """The community function: articles and threaded comments (API.md §5). Routes only."""
 
-from studyhub.domain.community import articles, comments
+from studyhub.core.lazy import lazy_module
 from studyhub.domain.community.schemas import (
     ArticleIn,
     ArticlePatch,
@@ -14,6 +14,10 @@ from studyhub.domain.community.schemas import (
 )
 from studyhub.http import Created, NoContent, Req, create_app, paginate
 from studyhub.http.pagination import paginate_rows
+
+# Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
+articles = lazy_module("studyhub.domain.community.articles")
+comments = lazy_module("studyhub.domain.community.comments")
 
 app, api = create_app("community")
 api.health()

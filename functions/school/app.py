@@ -1,6 +1,6 @@
 """The school function: classes, students, class rosters in and out (API.md §3). Routes only."""
 
-from studyhub.domain.school import classes, roster, students
+from studyhub.core.lazy import lazy_module
 from studyhub.domain.school.schemas import (
     ClassIn,
     ClassPatch,
@@ -17,6 +17,11 @@ from studyhub.domain.school.schemas import (
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
 from studyhub.http.responses import download_response
 from studyhub.http.routedoc import CSV, UPLOAD
+
+# Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
+classes = lazy_module("studyhub.domain.school.classes")
+roster = lazy_module("studyhub.domain.school.roster")
+students = lazy_module("studyhub.domain.school.students")
 
 app, api = create_app("school")
 api.health()

@@ -4,9 +4,8 @@ Writes that race other buyers (adding to the cart, placing, cancelling and payin
 registered with ``retry=True``: the binder runs each in a transaction retried whole on deadlock.
 """
 
-from studyhub.core.db import session_scope
+from studyhub.core.lazy import lazy_function, lazy_module
 from studyhub.domain.schema import FileUrlPublic
-from studyhub.domain.shopping import cart, commodities, commodity_images, fulfilment, orders, payments, refunds
 from studyhub.domain.shopping.schemas import (
     AlipaySigned,
     CartIn,
@@ -28,6 +27,16 @@ from studyhub.http import Created, NoContent, Req, create_app, int_param, pagina
 from studyhub.http.pagination import paginate_rows
 from studyhub.http.params import bool_param, text_param
 from studyhub.http.routedoc import FORM, TEXT, UPLOAD
+
+# Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
+cart = lazy_module("studyhub.domain.shopping.cart")
+commodities = lazy_module("studyhub.domain.shopping.commodities")
+commodity_images = lazy_module("studyhub.domain.shopping.commodity_images")
+fulfilment = lazy_module("studyhub.domain.shopping.fulfilment")
+orders = lazy_module("studyhub.domain.shopping.orders")
+payments = lazy_module("studyhub.domain.shopping.payments")
+refunds = lazy_module("studyhub.domain.shopping.refunds")
+session_scope = lazy_function("studyhub.core.db", "session_scope")
 
 ORDER_ID = {"order_id": {"type": "string", "pattern": "^[0-9]{1,32}$"}}
 # the pay URL's path names an order in the place where the detail route names a payment: one

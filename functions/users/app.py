@@ -2,10 +2,8 @@
 
 from chalice import Response
 
-from studyhub.domain import ratelimit
+from studyhub.core.lazy import lazy_function, lazy_module
 from studyhub.domain.schema import FileUrlPublic
-from studyhub.domain.school import password_reset
-from studyhub.domain.users import addresses, areas, login, sessions, users
 from studyhub.domain.users.schemas import (
     AddressIn,
     AddressPatch,
@@ -23,9 +21,18 @@ from studyhub.domain.users.schemas import (
     UserUpdate,
 )
 from studyhub.http import Created, NoContent, Req, create_app, int_param, json_response, paginate
-from studyhub.http.auth import token_from_header as bearer_token
 from studyhub.http.params import bool_param, text_param
 from studyhub.http.routedoc import PNG, UPLOAD
+
+# Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
+addresses = lazy_module("studyhub.domain.users.addresses")
+areas = lazy_module("studyhub.domain.users.areas")
+login = lazy_module("studyhub.domain.users.login")
+password_reset = lazy_module("studyhub.domain.school.password_reset")
+ratelimit = lazy_module("studyhub.domain.ratelimit")
+sessions = lazy_module("studyhub.domain.users.sessions")
+users = lazy_module("studyhub.domain.users.users")
+bearer_token = lazy_function("studyhub.http.auth", "token_from_header")
 
 UUID_PARAM = {"type": "string", "format": "uuid", "maxLength": 36}
 

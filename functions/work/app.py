@@ -1,20 +1,8 @@
 """The work function: labels, topics and topic search (API.md §4); papers, assignments,
 submissions, statistics, the mistake book and practice (§9). Routes only."""
 
-from studyhub.clients.search import get_search
 from studyhub.core.errors import Invalid
-from studyhub.domain.work import (
-    assignments,
-    attempts,
-    labels,
-    mistakes,
-    papers,
-    practice,
-    stats,
-    submissions,
-    topics,
-)
-from studyhub.domain.work.homework import now, readable_assignment
+from studyhub.core.lazy import lazy_function, lazy_module
 from studyhub.domain.work.schemas import (
     AnswersIn,
     AssignmentFilters,
@@ -57,6 +45,20 @@ from studyhub.http import (
     paginate,
 )
 from studyhub.http.params import text_param
+
+# Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
+assignments = lazy_module("studyhub.domain.work.assignments")
+attempts = lazy_module("studyhub.domain.work.attempts")
+labels = lazy_module("studyhub.domain.work.labels")
+mistakes = lazy_module("studyhub.domain.work.mistakes")
+papers = lazy_module("studyhub.domain.work.papers")
+practice = lazy_module("studyhub.domain.work.practice")
+stats = lazy_module("studyhub.domain.work.stats")
+submissions = lazy_module("studyhub.domain.work.submissions")
+topics = lazy_module("studyhub.domain.work.topics")
+now = lazy_function("studyhub.domain.work.homework", "now")
+readable_assignment = lazy_function("studyhub.domain.work.homework", "readable_assignment")
+get_search = lazy_function("studyhub.clients.search", "get_search")
 
 app, api = create_app("work")
 api.health({"search": lambda: get_search().ping()})

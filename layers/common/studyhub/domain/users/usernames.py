@@ -4,16 +4,16 @@ decided on the canonical form (``canonical_username``, defined once in ``studyhu
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.usernames import MAX_USERNAME_LENGTH, canonical_username, username_problem
-from studyhub.models.users import User
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "MAX_USERNAME_LENGTH",
@@ -38,12 +38,21 @@ def check_new_username(name: str) -> None:
 
 def username_taken(session: Session, name: str) -> bool:
     """Taken when any account, active or not, has the same canonical form."""
+    # imported here: the schemas import NewUsername, and a cold function's schemas don't need the ORM
+    from sqlalchemy import select
+
+    from studyhub.models.users import User
+
     found = session.scalar(select(User.id).where(User.username_canonical == canonical_username(name)).limit(1))
     return found is not None
 
 
 def taken_usernames(session: Session, canonical_names: list[str]) -> set[str]:
     """Which of these canonical forms an account (active or not) already has."""
+    from sqlalchemy import select
+
+    from studyhub.models.users import User
+
     taken: set[str] = set()
     for start in range(0, len(canonical_names), IN_QUERY_CHUNK):
         chunk = canonical_names[start : start + IN_QUERY_CHUNK]
