@@ -4,7 +4,8 @@
 as Nginx forwards it); a trailing slash is tolerated; media files are served under
 ``/api/media/``; the function whose prefix is empty (meta: ``/api/``, ``/api/openapi.json``,
 ``/api/docs``) gets every other path and answers what it doesn't serve with the contract's JSON
-404. Bodies over the limit are 413.
+404. Bodies over the limit are 413. A browser's GET of any other path is the web console
+(``console/dist``, ``local/console.py``): ``/`` and deep links get its ``index.html``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from http import HTTPStatus
+from pathlib import Path
 
 from studyhub.core.config import get_settings
 from studyhub.core.errors import NotFound, PayloadTooLarge, StudyHubError
@@ -19,6 +21,7 @@ from studyhub.core.logs import safe_request_id
 from studyhub.core.routing import load_routing
 from studyhub.http.response_headers import for_request, merge
 
+from .console import CONSOLE_DIST, ConsoleFiles, api_segments
 from .gateway import FunctionGateway, GatewayResponse, error
 from .loader import load_app
 
@@ -28,10 +31,11 @@ MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "g
 
 
 class FrontDoor:
-    def __init__(self, functions: list[str] | None = None) -> None:
+    def __init__(self, functions: list[str] | None = None, console_root: Path = CONSOLE_DIST) -> None:
         routing = load_routing()
         names = functions or list(routing.functions)
         self.prefix = routing.prefix
+        self.console = ConsoleFiles(console_root, api_segments(routing))
         self.gateways: dict[str, FunctionGateway] = {}
         for name in names:
             self.gateways[routing.functions[name].prefix.strip("/")] = FunctionGateway(name, load_app(name))
@@ -39,6 +43,9 @@ class FrontDoor:
     def route(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
     ) -> GatewayResponse:
+        if self.console.owns(method, path, headers.get("Accept", "")):
+            page = self.console.serve(path, headers.get("Accept-Encoding", ""))
+            return page or error(NotFound("文件不存在", code="not_found"))
         if path.startswith(self.prefix + "/") or path == self.prefix:
             path = path[len(self.prefix) :] or "/"
         if len(path) > 1 and path.endswith("/"):
