@@ -149,6 +149,10 @@ def _static_site(root: Path) -> list[str]:
         "        index index.html;",
         "        try_files $uri $uri/ /index.html;",
         f"        {NOSNIFF_HEADER}",
+        # a school's slow network: the console's scripts and styles travel compressed
+        "        gzip on;",
+        "        gzip_vary on;",
+        "        gzip_types text/css application/javascript text/javascript image/svg+xml application/json;",
         # a location's error_page hides the server's: the JSON answers again
         "        error_page 403 404 = @not_found;",
         "        error_page 405 = @not_allowed;",

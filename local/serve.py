@@ -138,6 +138,7 @@ def banner(host: str, port: int, functions: list[str]) -> str:
     base = f"http://{shown}:{port}/api"
     return (
         f"\nStudyHub is serving {', '.join(functions)}\n"
+        f"  Console      http://{shown}:{port}/   (log in with the demo data below)\n"
         f"  API          {base}/\n"
         f"  Docs         {base}/docs   (OpenAPI: {base}/openapi.json)\n"
         "  First user   studyhub createsuperuser --username admin --password 'a long password'\n"

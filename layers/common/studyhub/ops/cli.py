@@ -7,6 +7,10 @@ from typing import Any, NoReturn
 
 import click
 
+from studyhub.core.routing import ROOT
+
+CONSOLE_DIST = ROOT / "console" / "dist"  # the web console's build, shipped with the project
+
 
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
@@ -291,7 +295,10 @@ def cleanup() -> None:
     "--static-root",
     type=click.Path(file_okay=False),
     default=None,
-    help="serve this frontend build (dist/) at /, unknown paths falling back to its index.html; /api stays proxied",
+    is_flag=False,
+    flag_value=str(CONSOLE_DIST),  # `--static-root` alone
+    help="serve this frontend build (dist/) at /, unknown paths falling back to its index.html; /api stays proxied;"
+    " alone: the console shipped in console/dist",
 )
 def nginx_config(
     listen: str, upstreams: tuple[str, ...], media_root: str | None, uwsgi: bool, static_root: str | None
