@@ -17,6 +17,16 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+def _console_return_url(host: str, port: int, env: Any) -> None:
+    """Unless ALIPAY_RETURN_URL is set, Alipay's page sends the browser back to the console's
+    /shop/paid (console/src/routes/shop.ts), which hands the signed query to the API."""
+    if env.get("ALIPAY_RETURN_URL"):
+        return
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
+    base = env.get("PUBLIC_BASE_URL") or f"http://{shown}:{port}"
+    env["ALIPAY_RETURN_URL"] = f"{base.rstrip('/')}/shop/paid"
+
+
 @click.group()
 def main() -> None:
     """StudyHub: run the platform, manage its database and users."""
@@ -62,6 +72,7 @@ def serve(
     """Serve every function behind one front door at http://HOST:PORT/api (docs at /api/docs)."""
     import os
 
+    _console_return_url(host, port, os.environ)
     cores = os.cpu_count() or 1
     if nginx or worker_port_base is not None:
         from local.cluster import ClusterError, run_cluster
