@@ -16,10 +16,13 @@ from studyhub.core.lazy import Lazy
 
 
 class TokenSubject(Protocol):
-    """What a token names: a user's id and username (a ``User`` row fits)."""
+    """What a token names: a user's id and username (a ``User`` row fits, and the read-only
+    caller of a request)."""
 
-    id: int
-    username: str
+    @property
+    def id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
 
 
 def _build_hasher() -> Any:  # argon2.PasswordHasher, imported on first use

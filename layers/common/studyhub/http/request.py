@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlalchemy.orm import Session
 
+    from studyhub.http.auth import SignedIn
     from studyhub.http.uploads import UploadedFile
-    from studyhub.models.users import User
 
 M = TypeVar("M", bound="BaseModel")
 PUBLIC_PREFIX = "/api"
@@ -35,7 +35,7 @@ class Req:
         self.request_id = request_id
         self._session_factory: Callable[[], Session] = _no_session
         self._session: Session | None = None
-        self._user: User | None = None
+        self._user: SignedIn | None = None
         self._json: Any = None
         self.user_id: int | None = None
 
@@ -82,15 +82,16 @@ class Req:
 
     # auth ------------------------------------------------------------------------------------
     @property
-    def user(self) -> User:
-        """The authenticated caller; 401 when there is none."""
+    def user(self) -> SignedIn:
+        """The authenticated caller, read-only (a rule changing the account loads its row); 401
+        when there is none."""
         user = self.optional_user
         if user is None:
             raise errors.Unauthorized()
         return user
 
     @property
-    def optional_user(self) -> User | None:
+    def optional_user(self) -> SignedIn | None:
         if self._user is None:
             from studyhub.http.auth import token_from_header, user_from_token
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.times import isoformat
-from studyhub.domain.access import require_owner_or_superuser
+from studyhub.domain.access import Caller, require_owner_or_superuser
 from studyhub.domain.users.accounts import avatar_url
 from studyhub.models.community import Article, Comment
 from studyhub.models.users import User
@@ -125,7 +125,7 @@ def _live_comment(session: Session, comment_id: int | None) -> Comment | None:
     return comment
 
 
-def create(session: Session, caller: User, body: CommentIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: CommentIn) -> dict[str, Any]:
     """A top-level comment, or a reply hung under the top-level comment of the one it answers."""
     article_id = article_for_comments(session, body.article)
     parent = root_id = None
@@ -165,7 +165,7 @@ def _visible_comment(session: Session, comment_id: int) -> Comment:
     return comment
 
 
-def update(session: Session, caller: User, comment_id: int, body: CommentEdit | CommentPatch) -> dict[str, Any]:
+def update(session: Session, caller: Caller, comment_id: int, body: CommentEdit | CommentPatch) -> dict[str, Any]:
     """The author changes the text (others 403, a superuser too: it's the author's words); the
     comment stays where it is, and comes back as the list shows it (a thread, or a reply)."""
     comment = _visible_comment(session, comment_id)
@@ -183,7 +183,7 @@ def update(session: Session, caller: User, comment_id: int, body: CommentEdit | 
     return _reply(comment, parent, authors)
 
 
-def delete(session: Session, caller: User, comment_id: int) -> None:
+def delete(session: Session, caller: Caller, comment_id: int) -> None:
     """Soft delete; a deleted top-level comment takes its thread out of the list with it."""
     comment = _visible_comment(session, comment_id)
     require_owner_or_superuser(caller, comment.user_id)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from studyhub.core import errors
 from studyhub.core.times import isoformat
-from studyhub.domain.access import require_teacher
+from studyhub.domain.access import Caller, require_teacher
 from studyhub.domain.users.accounts import serialize_user
 from studyhub.models.base import utcnow
 from studyhub.models.school import Classes, class_members
@@ -18,7 +18,7 @@ from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID, User
 from .schemas import ClassIn, ClassPatch
 
 
-def visible_query(caller: User) -> Select[Classes]:
+def visible_query(caller: Caller) -> Select[Classes]:
     """Classes the caller may see; with members loaded in one batch per page."""
     stmt = select(Classes).where(Classes.is_delete.is_(False)).options(selectinload(Classes.members))
     if not caller.is_teacher_or_superuser:
@@ -26,18 +26,18 @@ def visible_query(caller: User) -> Select[Classes]:
     return stmt
 
 
-def list_query(caller: User) -> Select[Classes]:
+def list_query(caller: Caller) -> Select[Classes]:
     return visible_query(caller).order_by(Classes.update_time.desc(), Classes.id.desc())
 
 
-def get_visible(session: Session, caller: User, class_id: int) -> Classes:
+def get_visible(session: Session, caller: Caller, class_id: int) -> Classes:
     klass = session.scalar(visible_query(caller).where(Classes.id == class_id))
     if klass is None:
         raise errors.NotFound("班级不存在")
     return klass
 
 
-def last(session: Session, caller: User) -> dict[str, Any]:
+def last(session: Session, caller: Caller) -> dict[str, Any]:
     """The most recently created class the caller can see."""
     klass = session.scalar(visible_query(caller).order_by(Classes.create_time.desc(), Classes.id.desc()).limit(1))
     if klass is None:
@@ -75,7 +75,7 @@ def load_members(session: Session, ids: list[int]) -> list[User]:
     return users
 
 
-def create(session: Session, caller: User, body: ClassIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: ClassIn) -> dict[str, Any]:
     require_teacher(caller)
     klass = Classes(name=body.name, slogan=body.slogan, members=load_members(session, body.member or []))
     session.add(klass)
@@ -83,7 +83,7 @@ def create(session: Session, caller: User, body: ClassIn) -> dict[str, Any]:
     return serialize(klass)
 
 
-def update(session: Session, caller: User, class_id: int, body: ClassIn | ClassPatch) -> dict[str, Any]:
+def update(session: Session, caller: Caller, class_id: int, body: ClassIn | ClassPatch) -> dict[str, Any]:
     require_teacher(caller)
     klass = get_visible(session, caller, class_id)
     sent = body.model_fields_set
@@ -98,7 +98,7 @@ def update(session: Session, caller: User, class_id: int, body: ClassIn | ClassP
     return serialize(klass)
 
 
-def delete(session: Session, caller: User, class_id: int) -> None:
+def delete(session: Session, caller: Caller, class_id: int) -> None:
     require_teacher(caller)
     klass = get_visible(session, caller, class_id)
     klass.is_delete = True

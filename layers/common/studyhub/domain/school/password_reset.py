@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from studyhub.clients.mail import seal
 from studyhub.clients.queue import enqueue
 from studyhub.core import errors
+from studyhub.domain.access import Caller
 from studyhub.domain.school.students import generate_password
 from studyhub.domain.school.task_names import SEND_CREDENTIALS
 from studyhub.domain.users.accounts import set_password
@@ -22,7 +23,7 @@ from studyhub.models.school import Classes, CredentialsMail, class_members
 from studyhub.models.users import User
 
 
-def reset_password(session: Session, caller: User, user_id: int) -> None:
+def reset_password(session: Session, caller: Caller, user_id: int) -> None:
     """One transaction: the new password (every older token refused), one outbox row, its job
     queued after the commit. A superuser resets anyone active; a teacher a student of a class
     they are in (403 otherwise). What the caller can't see is 404: another user for a student,

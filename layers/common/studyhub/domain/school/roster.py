@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from studyhub.clients.queue import enqueue
 from studyhub.core import errors
 from studyhub.core.validation import field_errors
-from studyhub.domain.access import require_teacher
+from studyhub.domain.access import Caller, require_teacher
 from studyhub.domain.school.credentials_mail import PASSWORD_PENDING
 from studyhub.domain.school.task_names import QUEUE_CREDENTIALS_MAIL
 from studyhub.domain.users.accounts import NewAccount, create_users
@@ -249,7 +249,7 @@ def _live_class(session: Session, class_id: int) -> Classes:
     return klass
 
 
-def import_students(session: Session, caller: User, class_id: int, files: dict[str, Any]) -> dict[str, int]:
+def import_students(session: Session, caller: Caller, class_id: int, files: dict[str, Any]) -> dict[str, int]:
     """One transaction: every student of the file (student group, this class, no password yet),
     one outbox row each; the send jobs are queued after the commit."""
     require_teacher(caller)
@@ -278,7 +278,7 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def export_students(session: Session, caller: User, class_id: int) -> tuple[str, str]:
+def export_students(session: Session, caller: Caller, class_id: int) -> tuple[str, str]:
     """``(file name, CSV text)``: the class's active students, a BOM first so Excel reads the
     Chinese as UTF-8; the columns an import reads back, never a password."""
     require_teacher(caller)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from studyhub.clients.mail import seal
 from studyhub.clients.queue import enqueue
 from studyhub.core import errors
-from studyhub.domain.access import require_teacher
+from studyhub.domain.access import Caller, require_teacher
 from studyhub.domain.school.task_names import SEND_CREDENTIALS
 from studyhub.domain.users.accounts import create_user, serialize_user
 from studyhub.models.school import Classes, CredentialsMail, class_members
@@ -34,7 +34,7 @@ def generate_password(length: int = PASSWORD_LENGTH) -> str:
             return password
 
 
-def students_query(caller: User, *, class_id: int | None = None) -> Select[User]:
+def students_query(caller: Caller, *, class_id: int | None = None) -> Select[User]:
     require_teacher(caller)
     stmt = select(User).where(
         User.is_active.is_(True),
@@ -66,7 +66,7 @@ def serialize_page(session: Session, users: list[User]) -> list[dict[str, Any]]:
     return [{**serialize_user(u), "classes": classes[u.id], "age": u.age, "sex": u.sex} for u in users]
 
 
-def register(session: Session, caller: User, body: StudentIn) -> dict[str, Any]:
+def register(session: Session, caller: Caller, body: StudentIn) -> dict[str, Any]:
     """One transaction: the student (random password, student group), its class membership and
     the sealed credentials email; the send job is queued only after the commit."""
     require_teacher(caller)
@@ -106,7 +106,7 @@ def register(session: Session, caller: User, body: StudentIn) -> dict[str, Any]:
 # --- one student (GET/PUT/PATCH/DELETE /school/students/{id}) ---------------------------------
 
 
-def get_student(session: Session, caller: User, student_id: int) -> User:
+def get_student(session: Session, caller: Caller, student_id: int) -> User:
     """Teacher+ only (403). Not a student (staff included), or deactivated, is 404: a superuser
     still sees a deactivated student (API.md §2 "Deactivated users")."""
     require_teacher(caller)
@@ -131,7 +131,7 @@ def serialize_student(session: Session, user: User) -> dict[str, Any]:
     }
 
 
-def read(session: Session, caller: User, student_id: int) -> dict[str, Any]:
+def read(session: Session, caller: Caller, student_id: int) -> dict[str, Any]:
     return serialize_student(session, get_student(session, caller, student_id))
 
 
@@ -164,7 +164,7 @@ def _move_to(session: Session, student: User, class_ids: list[int]) -> None:
         session.execute(insert(class_members), [{"class_id": c, "user_id": student.id} for c in joining])
 
 
-def update(session: Session, caller: User, student_id: int, body: StudentUpdate | StudentPatch) -> dict[str, Any]:
+def update(session: Session, caller: Caller, student_id: int, body: StudentUpdate | StudentPatch) -> dict[str, Any]:
     """PUT sets every editable field, PATCH those sent; ``classes`` replaces the memberships
     (ids of live classes, else 400)."""
     student = get_student(session, caller, student_id)
@@ -178,7 +178,7 @@ def update(session: Session, caller: User, student_id: int, body: StudentUpdate 
     return serialize_student(session, student)
 
 
-def deactivate(session: Session, caller: User, student_id: int) -> None:
+def deactivate(session: Session, caller: Caller, student_id: int) -> None:
     """Soft: the account stays (a superuser may reactivate it, API.md §2), its tokens are 401
     from now on, and a credentials email still waiting is dropped by the send job."""
     student = get_student(session, caller, student_id)

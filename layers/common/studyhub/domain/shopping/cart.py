@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from studyhub.core import errors
+from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import Commodity, ShoppingCart
-from studyhub.models.users import User
 
 from .schemas import MAX_CART_NUMBER, CartIn, CartUpdate
 
@@ -34,7 +34,7 @@ def serialize(row: ShoppingCart, commodity: Commodity) -> dict[str, Any]:
     }
 
 
-def live_rows(caller: User) -> Select[ShoppingCart]:
+def live_rows(caller: Caller) -> Select[ShoppingCart]:
     """The caller's cart rows whose commodity is still for sale: a row of a deleted commodity
     has left the cart (listed, read, changed and ordered never again)."""
     return (
@@ -44,11 +44,11 @@ def live_rows(caller: User) -> Select[ShoppingCart]:
     )
 
 
-def owned_query(caller: User) -> Select[ShoppingCart]:
+def owned_query(caller: Caller) -> Select[ShoppingCart]:
     return live_rows(caller).order_by(ShoppingCart.update_time.desc(), ShoppingCart.id.desc())
 
 
-def get_owned(session: Session, caller: User, cart_id: int) -> ShoppingCart:
+def get_owned(session: Session, caller: Caller, cart_id: int) -> ShoppingCart:
     row = session.scalar(live_rows(caller).where(ShoppingCart.id == cart_id))
     if row is None:
         raise errors.NotFound()
@@ -90,7 +90,7 @@ def _upsert(dialect: str) -> Executable:
 _UPSERTS: dict[str, Executable] = {}
 
 
-def add(session: Session, caller: User, body: CartIn) -> dict[str, Any]:
+def add(session: Session, caller: Caller, body: CartIn) -> dict[str, Any]:
     """Post a commodity: a new row, or more of it in the row already there (one upsert)."""
     conn = session.connection()
     commodity = conn.execute(_LIVE_COMMODITY, {"commodity_id": body.commodity}).first()  # a plain read: no lock
@@ -115,17 +115,17 @@ def add(session: Session, caller: User, body: CartIn) -> dict[str, Any]:
     }
 
 
-def update(session: Session, caller: User, cart_id: int, body: CartUpdate) -> dict[str, Any]:
+def update(session: Session, caller: Caller, cart_id: int, body: CartUpdate) -> dict[str, Any]:
     row = get_owned(session, caller, cart_id)
     row.number = body.number
     session.flush()
     return serialize(row, session.get_one(Commodity, row.commodity_id))
 
 
-def detail(session: Session, caller: User, cart_id: int) -> dict[str, Any]:
+def detail(session: Session, caller: Caller, cart_id: int) -> dict[str, Any]:
     row = get_owned(session, caller, cart_id)
     return serialize(row, session.get_one(Commodity, row.commodity_id))
 
 
-def delete(session: Session, caller: User, cart_id: int) -> None:
+def delete(session: Session, caller: Caller, cart_id: int) -> None:
     session.delete(get_owned(session, caller, cart_id))

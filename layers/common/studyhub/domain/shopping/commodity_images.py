@@ -14,14 +14,13 @@ from sqlalchemy.orm import Session
 from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import on_rollback
-from studyhub.domain.access import require_superuser
+from studyhub.domain.access import Caller, require_superuser
 from studyhub.domain.images import check_image
-from studyhub.models.users import User
 
 from .commodities import forget_uploaded, get_live
 
 
-def upload_image(session: Session, caller: User, commodity_id: int, files: dict[str, Any]) -> dict[str, str]:
+def upload_image(session: Session, caller: Caller, commodity_id: int, files: dict[str, Any]) -> dict[str, str]:
     from studyhub.clients.storage import get_storage
 
     require_superuser(caller)

@@ -21,10 +21,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import rows_matched
-from studyhub.domain.access import require_superuser
+from studyhub.domain.access import Caller, require_superuser
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import FINISHED, PAID, RECEIVED, SHIPPED, Order, Payment
-from studyhub.models.users import User
 
 from .orders import detail, get_visible
 
@@ -52,7 +51,7 @@ def _advance(session: Session, order_id: str, expected: int, values: dict[str, A
     return matched == 1
 
 
-def ship(session: Session, caller: User, order_id: str) -> dict[str, Any]:
+def ship(session: Session, caller: Caller, order_id: str) -> dict[str, Any]:
     """An operator ships a paid order: ``2 → 3``."""
     require_superuser(caller)
     order = get_visible(session, caller, order_id)
@@ -62,14 +61,14 @@ def ship(session: Session, caller: User, order_id: str) -> dict[str, Any]:
     return detail(session, caller, order.order_id)
 
 
-def _owned(session: Session, caller: User, order_id: str) -> Order:
+def _owned(session: Session, caller: Caller, order_id: str) -> Order:
     order = get_visible(session, caller, order_id)
     if order.user_id != caller.id:  # an operator sees it but can't confirm for the buyer
         raise errors.Forbidden("只能确认自己的订单")
     return order
 
 
-def receive(session: Session, caller: User, order_id: str) -> dict[str, Any]:
+def receive(session: Session, caller: Caller, order_id: str) -> dict[str, Any]:
     """The buyer confirms receipt of a shipped order: ``3 → 4``."""
     order = _owned(session, caller, order_id)
     if not _advance(session, order.order_id, SHIPPED, {"status": RECEIVED}):
@@ -77,7 +76,7 @@ def receive(session: Session, caller: User, order_id: str) -> dict[str, Any]:
     return detail(session, caller, order.order_id)
 
 
-def finish(session: Session, caller: User, order_id: str) -> dict[str, Any]:
+def finish(session: Session, caller: Caller, order_id: str) -> dict[str, Any]:
     """The buyer finishes a received order: ``4 → 5``."""
     order = _owned(session, caller, order_id)
     if not _advance(session, order.order_id, RECEIVED, {"status": FINISHED}):

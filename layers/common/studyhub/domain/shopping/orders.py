@@ -40,9 +40,10 @@ from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
+from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, UNPAID, Commodity, Order, OrderGoods, ShoppingCart
-from studyhub.models.users import Address, Area, User
+from studyhub.models.users import Address, Area
 
 from .schemas import MAX_PRICE, MIN_PRICE, OrderIn
 
@@ -85,11 +86,11 @@ def serialize(order: Order | PlacedOrder, goods: Sequence[OrderGoods | GoodsLine
     }
 
 
-def owned_query(caller: User) -> Select[Order]:
+def owned_query(caller: Caller) -> Select[Order]:
     return listing_query(caller)
 
 
-def listing_query(caller: User, *, status: int | None = None, user_id: int | None = None) -> Select[Order]:
+def listing_query(caller: Caller, *, status: int | None = None, user_id: int | None = None) -> Select[Order]:
     """The caller's orders; an operator's (superuser): everyone's. Filters ``status`` and ``user``."""
     stmt = select(Order)
     if not caller.is_superuser:
@@ -101,7 +102,7 @@ def listing_query(caller: User, *, status: int | None = None, user_id: int | Non
     return stmt.order_by(Order.update_time.desc(), Order.order_id.desc())
 
 
-def get_owned(session: Session, caller: User, order_id: str, *, lock: bool = False) -> Order:
+def get_owned(session: Session, caller: Caller, order_id: str, *, lock: bool = False) -> Order:
     if len(order_id) > 32:
         raise errors.NotFound()
     stmt = select(Order).where(Order.order_id == order_id)
@@ -113,7 +114,7 @@ def get_owned(session: Session, caller: User, order_id: str, *, lock: bool = Fal
     return order
 
 
-def get_visible(session: Session, caller: User, order_id: str) -> Order:
+def get_visible(session: Session, caller: Caller, order_id: str) -> Order:
     """The order if the caller owns it or is an operator (superuser); else 404."""
     if len(order_id) > 32:
         raise errors.NotFound()
@@ -125,7 +126,7 @@ def get_visible(session: Session, caller: User, order_id: str) -> Order:
     return order
 
 
-def detail(session: Session, caller: User, order_id: str) -> dict[str, Any]:
+def detail(session: Session, caller: Caller, order_id: str) -> dict[str, Any]:
     return serialize_page(session, [get_visible(session, caller, order_id)])[0]
 
 
@@ -238,7 +239,7 @@ def _short_of_stock(name: str) -> errors.Invalid:
     return errors.Invalid("商品库存不足", code="insufficient_stock", errors={"cart": [f"「{name}」库存不足。"]})
 
 
-def place_order(session: Session, caller: User, body: OrderIn) -> dict[str, Any]:
+def place_order(session: Session, caller: Caller, body: OrderIn) -> dict[str, Any]:
     """Place an order from cart rows (API.md §6): every check first, without a lock; the
     contended stock rows are locked last, and held only through the goods' insert and COMMIT.
 
@@ -341,7 +342,7 @@ def _insert_order(
 # --- cancelling ---------------------------------------------------------------------------
 
 
-def cancel(session: Session, caller: User, order_id: str) -> dict[str, Any]:
+def cancel(session: Session, caller: Caller, order_id: str) -> dict[str, Any]:
     order = get_owned(session, caller, order_id)
     if not cancel_unpaid(session, order.order_id):
         raise errors.Conflict("只能取消未支付的订单", code="order_not_cancellable")

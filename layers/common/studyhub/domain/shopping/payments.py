@@ -25,9 +25,9 @@ from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
+from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import PAID, UNPAID, Order, Payment
-from studyhub.models.users import User
 
 from .orders import get_owned, pay_deadline
 from .schemas import MIN_PRICE
@@ -58,7 +58,7 @@ def serialize(payment: Payment) -> dict[str, Any]:
     }
 
 
-def listing_query(caller: User, *, refund_required: bool | None = None) -> Select[Payment]:
+def listing_query(caller: Caller, *, refund_required: bool | None = None) -> Select[Payment]:
     """The caller's payments; a superuser's: everyone's (``refund_required``: only those to give back)."""
     stmt = select(Payment)
     if not caller.is_superuser:
@@ -68,7 +68,7 @@ def listing_query(caller: User, *, refund_required: bool | None = None) -> Selec
     return stmt.order_by(Payment.update_time.desc(), Payment.id.desc())
 
 
-def detail(session: Session, caller: User, payment_id: int) -> dict[str, Any]:
+def detail(session: Session, caller: Caller, payment_id: int) -> dict[str, Any]:
     """One payment: its order's owner or a superuser; anyone else 404."""
     row = session.execute(
         select(Payment, Order.user_id).join(Order, Order.order_id == Payment.order_id).where(Payment.id == payment_id)
@@ -78,7 +78,7 @@ def detail(session: Session, caller: User, payment_id: int) -> dict[str, Any]:
     return serialize(row.Payment)
 
 
-def pay_url(session: Session, caller: User, order_id: str) -> dict[str, str]:
+def pay_url(session: Session, caller: Caller, order_id: str) -> dict[str, str]:
     alipay.get_alipay()  # 503 when Alipay isn't configured
     order = get_owned(session, caller, order_id)
     deadline = pay_deadline(order)
@@ -177,7 +177,7 @@ def check_signed(params: dict[str, str]) -> None:
         raise Rejected("trade_no too long")
 
 
-def handle_return(session: Session, caller: User, params: dict[str, str]) -> dict[str, str]:
+def handle_return(session: Session, caller: Caller, params: dict[str, str]) -> dict[str, str]:
     """The browser's return from Alipay (its signed query string): mark the order paid.
 
     A missing ``sign`` is 400, a bad signature 403, Alipay not configured 503.

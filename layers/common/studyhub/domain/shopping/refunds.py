@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 from studyhub.clients import alipay
 from studyhub.core import errors
 from studyhub.core.db import rows_matched, run_in_transaction, session_scope
+from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, REFUNDED, Commodity, Order, OrderGoods, Payment
-from studyhub.models.users import User
 
 from .orders import detail
 
@@ -70,7 +70,7 @@ def request_no(payment: Payment) -> str:
 # --- the route -----------------------------------------------------------------------------
 
 
-def refund_order(caller: User, order_id: str) -> dict[str, Any]:
+def refund_order(caller: Caller, order_id: str) -> dict[str, Any]:
     """An operator refunds a paid Alipay order (status 2, or a cancelled one flagged for refund)
     in full. A refunded order answers as it is: asking again refunds nothing."""
     if not caller.is_superuser:

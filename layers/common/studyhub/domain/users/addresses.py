@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.times import isoformat
-from studyhub.models.users import Address, Area, User
+from studyhub.domain.access import Caller
+from studyhub.models.users import Address, Area
 
 from .schemas import AddressIn, AddressPatch
 
@@ -32,7 +33,7 @@ def serialize(address: Address) -> dict[str, Any]:
     }
 
 
-def owned_query(caller: User) -> Select[Address]:
+def owned_query(caller: Caller) -> Select[Address]:
     return (
         select(Address)
         .where(Address.user_id == caller.id, Address.is_delete.is_(False))
@@ -40,7 +41,7 @@ def owned_query(caller: User) -> Select[Address]:
     )
 
 
-def get_owned(session: Session, caller: User, address_id: int) -> Address:
+def get_owned(session: Session, caller: Caller, address_id: int) -> Address:
     address = session.get(Address, address_id)
     if address is None or address.user_id != caller.id or address.is_delete:
         raise errors.NotFound()
@@ -60,7 +61,7 @@ def check_chain(session: Session, province: int, city: int, district: int) -> No
         raise errors.Invalid("地址的省市区不匹配", code="invalid_area", errors=problems)
 
 
-def create(session: Session, caller: User, body: AddressIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: AddressIn) -> dict[str, Any]:
     check_chain(session, body.province, body.city, body.district)
     address = Address(
         user_id=caller.id,
@@ -77,7 +78,7 @@ def create(session: Session, caller: User, body: AddressIn) -> dict[str, Any]:
     return serialize(address)
 
 
-def update(session: Session, caller: User, address_id: int, body: AddressIn | AddressPatch) -> dict[str, Any]:
+def update(session: Session, caller: Caller, address_id: int, body: AddressIn | AddressPatch) -> dict[str, Any]:
     address = get_owned(session, caller, address_id)
     changes = {k: v for k, v in body.model_dump().items() if k in body.model_fields_set and v is not None}
     province = changes.get("province", address.province_id)
@@ -93,5 +94,5 @@ def update(session: Session, caller: User, address_id: int, body: AddressIn | Ad
     return serialize(address)
 
 
-def delete(session: Session, caller: User, address_id: int) -> None:
+def delete(session: Session, caller: Caller, address_id: int) -> None:
     get_owned(session, caller, address_id).is_delete = True

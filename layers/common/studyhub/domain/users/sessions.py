@@ -13,10 +13,10 @@ from typing import Any
 from studyhub.clients import token_denylist
 from studyhub.core import errors
 from studyhub.core.security import decode_token, issue_token
-from studyhub.models.users import User
+from studyhub.domain.access import Caller
 
 
-def logout(caller: User, token: str | None) -> None:
+def logout(caller: Caller, token: str | None) -> None:
     """``token``: the one ``caller`` was authenticated with on this request (so it is sound)."""
     claims = decode_token(token or "")
     if claims["sub"] != str(caller.id):
@@ -24,7 +24,7 @@ def logout(caller: User, token: str | None) -> None:
     token_denylist.revoke(str(claims["jti"]), float(claims["exp"]))
 
 
-def refresh(caller: User) -> dict[str, Any]:
+def refresh(caller: Caller) -> dict[str, Any]:
     """A new token with a new lifetime; the one sent stays valid until it expires or is logged out
     (a request still in flight with it must not fail)."""
     return {"token": issue_token(caller)}

@@ -11,7 +11,7 @@ from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import on_commit, on_rollback
 from studyhub.core.security import verify_password
-from studyhub.domain.access import require_superuser, require_teacher
+from studyhub.domain.access import Caller, require_superuser, require_teacher
 from studyhub.domain.images import check_image
 from studyhub.domain.users.accounts import create_user, get_active_user, load_groups, serialize_user, set_password
 from studyhub.domain.users.usernames import canonical_username
@@ -21,7 +21,7 @@ from .schemas import PasswordChange, UserCreate, UserUpdate
 
 
 def users_query(
-    caller: User, *, group_id: int | None = None, search: str = "", is_active: bool | None = None
+    caller: Caller, *, group_id: int | None = None, search: str = "", is_active: bool | None = None
 ) -> Select[User]:
     """Active users by default; deactivated ones (``is_active=False``) only for a superuser, for
     everyone else that filter finds nothing."""
@@ -38,7 +38,7 @@ def users_query(
     return stmt.order_by(User.date_joined.desc(), User.id.desc())
 
 
-def visible_user(session: Session, caller: User, user_id: int) -> User:
+def visible_user(session: Session, caller: Caller, user_id: int) -> User:
     """Self, or anyone for teacher+; others are 404 so ids can't be probed. A deactivated user is
     visible to superusers alone (to read and reactivate), 404 for everyone else."""
     if caller.is_superuser:
@@ -52,7 +52,7 @@ def visible_user(session: Session, caller: User, user_id: int) -> User:
     return user
 
 
-def create(session: Session, caller: User, body: UserCreate) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: UserCreate) -> dict[str, Any]:
     require_superuser(caller)
     user = create_user(
         session,
@@ -66,7 +66,7 @@ def create(session: Session, caller: User, body: UserCreate) -> dict[str, Any]:
     return serialize_user(user)
 
 
-def update(session: Session, caller: User, user_id: int, body: UserUpdate) -> dict[str, Any]:
+def update(session: Session, caller: Caller, user_id: int, body: UserUpdate) -> dict[str, Any]:
     user = visible_user(session, caller, user_id)
     if user.id != caller.id and not caller.is_superuser:
         raise errors.Forbidden("只能修改自己的资料")
@@ -86,13 +86,13 @@ def update(session: Session, caller: User, user_id: int, body: UserUpdate) -> di
     return serialize_user(user)
 
 
-def deactivate(session: Session, caller: User, user_id: int) -> None:
+def deactivate(session: Session, caller: Caller, user_id: int) -> None:
     require_superuser(caller)
     user = get_active_user(session, user_id)
     user.is_active = False
 
 
-def change_password(session: Session, caller: User, user_id: int, body: PasswordChange) -> None:
+def change_password(session: Session, caller: Caller, user_id: int, body: PasswordChange) -> None:
     """Self with the old password (a superuser too: a stolen token alone can't take an account);
     a superuser for anyone else with the new one alone. Every token of that user issued before now
     is refused afterwards, the caller's own included."""
@@ -108,7 +108,7 @@ def change_password(session: Session, caller: User, user_id: int, body: Password
     set_password(user, body.new_password, field="new_password")
 
 
-def upload_avatar(session: Session, caller: User, user_id: int, files: dict) -> dict[str, str]:
+def upload_avatar(session: Session, caller: Caller, user_id: int, files: dict) -> dict[str, str]:
     from studyhub.clients.storage import get_storage
 
     user = visible_user(session, caller, user_id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.times import isoformat, local_zone
-from studyhub.domain.access import require_owner_or_superuser, require_teacher
+from studyhub.domain.access import Caller, require_owner_or_superuser, require_teacher
 from studyhub.domain.work.homework import (
     check_open,
     items_of,
@@ -24,7 +24,6 @@ from studyhub.domain.work.homework import (
 )
 from studyhub.models.homework import Assignment, Attempt, Paper, assignment_classes
 from studyhub.models.school import Classes
-from studyhub.models.users import User
 
 from .schemas import AssignmentIn, AssignmentPatch
 
@@ -64,7 +63,7 @@ def serialize_page(session: Session, assignments: list[Assignment]) -> list[dict
     ]
 
 
-def list_query(caller: User, *, kind: str | None = None) -> Select[Assignment]:
+def list_query(caller: Caller, *, kind: str | None = None) -> Select[Assignment]:
     stmt = select(Assignment).where(Assignment.is_delete.is_(False))
     if not caller.is_teacher_or_superuser:
         stmt = stmt.where(member_of_assignment(caller.id, Assignment.id))
@@ -106,7 +105,7 @@ def _set_classes(session: Session, assignment: Assignment, ids: list[int]) -> No
     session.execute(insert(assignment_classes), [{"assignment_id": assignment.id, "class_id": i} for i in ids])
 
 
-def create(session: Session, caller: User, body: AssignmentIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: AssignmentIn) -> dict[str, Any]:
     require_teacher(caller)
     paper = _live_paper(session, body.paper)
     classes = _live_classes(session, body.classes)
@@ -134,7 +133,7 @@ def deadline_of(assignment: Assignment, started_at: datetime) -> datetime:
     return min(assignment.end_time, started_at + timedelta(minutes=assignment.time_limit_minutes))
 
 
-def update_assignment(session: Session, caller: User, assignment_id: int, body: AssignmentPatch) -> dict[str, Any]:
+def update_assignment(session: Session, caller: Caller, assignment_id: int, body: AssignmentPatch) -> dict[str, Any]:
     assignment = readable_assignment(session, caller, assignment_id)
     require_owner_or_superuser(caller, assignment.user_id)
     sent = body.model_fields_set
@@ -173,14 +172,14 @@ def _apply(session: Session, assignment: Assignment, body: AssignmentPatch) -> N
         assignment.time_limit_minutes = body.time_limit_minutes
 
 
-def delete_assignment(session: Session, caller: User, assignment_id: int) -> None:
+def delete_assignment(session: Session, caller: Caller, assignment_id: int) -> None:
     assignment = readable_assignment(session, caller, assignment_id)
     require_owner_or_superuser(caller, assignment.user_id)
     assignment.is_delete = True
     session.flush()
 
 
-def paper_view(session: Session, caller: User, assignment_id: int) -> dict[str, Any]:
+def paper_view(session: Session, caller: Caller, assignment_id: int) -> dict[str, Any]:
     """The paper as a student answers it: exam-label topics included (here and nowhere else),
     never a key for a student, and only inside the window."""
     assignment = readable_assignment(session, caller, assignment_id)

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from studyhub.core import errors
 from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
+from studyhub.domain.access import Caller
 from studyhub.domain.work import mistakes
 from studyhub.domain.work.assignments import deadline_of
 from studyhub.domain.work.grading import grade
 from studyhub.domain.work.homework import GRACE_SECONDS, check_open, items_of, now, reveal_time, student_assignment
 from studyhub.models.homework import Assignment, Attempt, Paper, Submission, SubmissionItem
-from studyhub.models.users import User
 
 from .schemas import AnswerIn
 
@@ -55,7 +55,7 @@ def serialize(session: Session, attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def _get_or_start(session: Session, assignment: Assignment, student: User, at: datetime) -> tuple[Attempt, bool]:
+def _get_or_start(session: Session, assignment: Assignment, student: Caller, at: datetime) -> tuple[Attempt, bool]:
     attempt = _find(session, assignment.id, student.id)
     if attempt is not None:
         return attempt, False
@@ -73,7 +73,7 @@ def _get_or_start(session: Session, assignment: Assignment, student: User, at: d
     return attempt, True
 
 
-def start(session: Session, caller: User, assignment_id: int) -> tuple[dict[str, Any], bool]:
+def start(session: Session, caller: Caller, assignment_id: int) -> tuple[dict[str, Any], bool]:
     """``(attempt, created)``; starting again answers the same attempt."""
     assignment = student_assignment(session, caller, assignment_id)
     attempt, created = _get_or_start(session, assignment, caller, now())
@@ -93,7 +93,7 @@ def _answers_map(session: Session, assignment: Assignment, answers: list[AnswerI
 
 
 def _open_attempt(
-    session: Session, caller: User, assignment_id: int, *, grace: timedelta
+    session: Session, caller: Caller, assignment_id: int, *, grace: timedelta
 ) -> tuple[Assignment, Attempt]:
     assignment = student_assignment(session, caller, assignment_id)
     at = now()
@@ -105,7 +105,7 @@ def _open_attempt(
     return assignment, attempt
 
 
-def save_draft(session: Session, caller: User, assignment_id: int, answers: list[AnswerIn]) -> dict[str, Any]:
+def save_draft(session: Session, caller: Caller, assignment_id: int, answers: list[AnswerIn]) -> dict[str, Any]:
     """Replaces the whole draft (before the deadline; starts the attempt if needed)."""
     assignment, attempt = _open_attempt(session, caller, assignment_id, grace=timedelta(0))
     draft = json.dumps(_answers_map(session, assignment, answers), ensure_ascii=False)
@@ -122,7 +122,7 @@ def save_draft(session: Session, caller: User, assignment_id: int, answers: list
     return serialize(session, attempt)
 
 
-def submit(session: Session, caller: User, assignment_id: int, answers: list[AnswerIn] | None) -> int:
+def submit(session: Session, caller: Caller, assignment_id: int, answers: list[AnswerIn] | None) -> int:
     """The final submit: ``answers`` override the draft topic by topic. Returns the submission id."""
     assignment, attempt = _open_attempt(session, caller, assignment_id, grace=GRACE)
     merged = json.loads(attempt.draft or "{}")

@@ -11,6 +11,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
+from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.homework import Assignment, PaperItem, assignment_classes
 from studyhub.models.school import Classes, class_members
@@ -70,7 +71,7 @@ def live_assignment(session: Session, assignment_id: int) -> Assignment:
     return assignment
 
 
-def readable_assignment(session: Session, caller: User, assignment_id: int) -> Assignment:
+def readable_assignment(session: Session, caller: Caller, assignment_id: int) -> Assignment:
     """Teachers+ read every assignment; a student only those of its classes (others 404)."""
     assignment = live_assignment(session, assignment_id)
     if not caller.is_teacher_or_superuser and not session.scalar(
@@ -80,7 +81,7 @@ def readable_assignment(session: Session, caller: User, assignment_id: int) -> A
     return assignment
 
 
-def owned_assignment(session: Session, caller: User, assignment_id: int) -> Assignment:
+def owned_assignment(session: Session, caller: Caller, assignment_id: int) -> Assignment:
     """Submissions, marks and statistics are private rows: 404 to anyone but the owner teacher
     and superusers."""
     assignment = live_assignment(session, assignment_id)
@@ -89,7 +90,7 @@ def owned_assignment(session: Session, caller: User, assignment_id: int) -> Assi
     return assignment
 
 
-def student_assignment(session: Session, caller: User, assignment_id: int) -> Assignment:
+def student_assignment(session: Session, caller: Caller, assignment_id: int) -> Assignment:
     """For the student's own actions (start, answers, submit): teachers 403, outsiders 404."""
     if caller.is_teacher_or_superuser:
         raise errors.Forbidden("仅学生可以作答")

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from studyhub.clients.queue import enqueue
 from studyhub.core import errors
 from studyhub.core.times import isoformat
-from studyhub.domain.access import require_owner_or_superuser, require_teacher
+from studyhub.domain.access import Caller, require_owner_or_superuser, require_teacher
 from studyhub.domain.work.task_names import INDEX_LABEL
 from studyhub.models.base import utcnow
-from studyhub.models.users import User
 from studyhub.models.work import Label, Topic
 
 from .schemas import LabelIn
@@ -42,7 +41,7 @@ def get_label(session: Session, label_id: int) -> Label:
     return label
 
 
-def create(session: Session, caller: User, body: LabelIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: LabelIn) -> dict[str, Any]:
     require_teacher(caller)
     label = Label(name=body.name, user_id=caller.id)
     session.add(label)
@@ -50,7 +49,7 @@ def create(session: Session, caller: User, body: LabelIn) -> dict[str, Any]:
     return serialize(label)
 
 
-def update_label(session: Session, caller: User, label_id: int, body: LabelIn) -> dict[str, Any]:
+def update_label(session: Session, caller: Caller, label_id: int, body: LabelIn) -> dict[str, Any]:
     label = get_label(session, label_id)
     require_owner_or_superuser(caller, label.user_id)
     if body.name != label.name:
@@ -61,7 +60,7 @@ def update_label(session: Session, caller: User, label_id: int, body: LabelIn) -
     return serialize(label)
 
 
-def delete(session: Session, caller: User, label_id: int) -> None:
+def delete(session: Session, caller: Caller, label_id: int) -> None:
     label = get_label(session, label_id)
     require_owner_or_superuser(caller, label.user_id)
     label.is_delete = True

@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 from studyhub.core import errors
 from studyhub.core.db import rows_matched
 from studyhub.core.times import isoformat
+from studyhub.domain.access import Caller
 from studyhub.domain.work.topics import label_names, serialize
 from studyhub.models.homework import Mistake
-from studyhub.models.users import User
 from studyhub.models.work import Label, Topic
 
 REVIEW_DAYS = (1, 3, 7, 14)
 
 
-def _require_student(caller: User) -> None:
+def _require_student(caller: Caller) -> None:
     if caller.is_teacher_or_superuser:
         raise errors.Forbidden("错题本仅学生可用")
 
@@ -89,7 +89,7 @@ def record_practice(
     session.flush()
 
 
-def list_query(caller: User) -> Select[Mistake, Topic]:
+def list_query(caller: Caller) -> Select[Mistake, Topic]:
     _require_student(caller)
     return (
         select(Mistake, Topic)
@@ -119,13 +119,15 @@ def serialize_page(session: Session, rows: list[Any], at: datetime) -> list[dict
     ]
 
 
-def remove(session: Session, caller: User, topic_id: int) -> None:
+def remove(session: Session, caller: Caller, topic_id: int) -> None:
     _require_student(caller)
     if not rows_matched(session, delete(Mistake).where(Mistake.student_id == caller.id, Mistake.topic_id == topic_id)):
         raise errors.NotFound("错题不存在")
 
 
-def page(session: Session, caller: User, at: datetime, *, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+def page(
+    session: Session, caller: Caller, at: datetime, *, offset: int, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
     stmt = list_query(caller)
     count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = [(row[0], row[1]) for row in session.execute(stmt.offset(offset).limit(limit))] if count else []

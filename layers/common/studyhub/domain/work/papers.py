@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.times import isoformat
-from studyhub.domain.access import require_owner_or_superuser, require_teacher
+from studyhub.domain.access import Caller, require_owner_or_superuser, require_teacher
 from studyhub.domain.work.grading import round_score
 from studyhub.domain.work.homework import items_of, score_out, serialize_items
 from studyhub.domain.work.visibility import visible_topics
 from studyhub.models.homework import Assignment, Attempt, Paper, PaperItem
-from studyhub.models.users import User
 from studyhub.models.work import Topic
 
 from .schemas import PaperIn, PaperItemIn, PaperPatch
@@ -39,12 +38,12 @@ def serialize_page(session: Session, papers: list[Paper]) -> list[dict[str, Any]
     ]
 
 
-def list_query(caller: User) -> Select[Paper]:
+def list_query(caller: Caller) -> Select[Paper]:
     require_teacher(caller)
     return select(Paper).where(Paper.is_delete.is_(False)).order_by(Paper.update_time.desc(), Paper.id.desc())
 
 
-def get_paper(session: Session, caller: User, paper_id: int) -> Paper:
+def get_paper(session: Session, caller: Caller, paper_id: int) -> Paper:
     require_teacher(caller)
     paper = session.get(Paper, paper_id)
     if paper is None or paper.is_delete:
@@ -56,7 +55,7 @@ def _bad_items(message: str) -> errors.Invalid:
     return errors.Invalid.field("items", message, code="invalid_items")
 
 
-def _checked_items(session: Session, caller: User, items: list[PaperItemIn]) -> list[tuple[int, Decimal]]:
+def _checked_items(session: Session, caller: Caller, items: list[PaperItemIn]) -> list[tuple[int, Decimal]]:
     ids = [i.topic for i in items]
     if len(set(ids)) != len(ids):
         raise _bad_items("题目不能重复。")
@@ -83,7 +82,7 @@ def _set_items(session: Session, paper: Paper, items: list[tuple[int, Decimal]])
     paper.total_score = sum((score for _, score in items), Decimal("0.0"))
 
 
-def create(session: Session, caller: User, body: PaperIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: PaperIn) -> dict[str, Any]:
     require_teacher(caller)
     items = _checked_items(session, caller, body.items)
     paper = Paper(title=body.title, description=body.description, user_id=caller.id)
@@ -100,7 +99,7 @@ def has_work(session: Session, paper_id: int) -> bool:
     return bool(session.scalar(select(exists(started.where(Assignment.paper_id == paper_id)))))
 
 
-def update_paper(session: Session, caller: User, paper_id: int, body: PaperIn | PaperPatch) -> dict[str, Any]:
+def update_paper(session: Session, caller: Caller, paper_id: int, body: PaperIn | PaperPatch) -> dict[str, Any]:
     paper = get_paper(session, caller, paper_id)
     require_owner_or_superuser(caller, paper.user_id)
     sent = set(PaperIn.model_fields) if isinstance(body, PaperIn) else body.model_fields_set
@@ -123,7 +122,7 @@ def update_paper(session: Session, caller: User, paper_id: int, body: PaperIn | 
     return serialize_page(session, [paper])[0]
 
 
-def delete_paper(session: Session, caller: User, paper_id: int) -> None:
+def delete_paper(session: Session, caller: Caller, paper_id: int) -> None:
     paper = get_paper(session, caller, paper_id)
     require_owner_or_superuser(caller, paper.user_id)
     paper.is_delete = True

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from studyhub.clients.search import get_search
 from studyhub.core import errors
+from studyhub.domain.access import Caller
 from studyhub.domain.work import mistakes
 from studyhub.domain.work.grading import grade
 from studyhub.domain.work.homework import now
 from studyhub.domain.work.topics import label_names, serialize
 from studyhub.domain.work.visibility import visible_topics
 from studyhub.models.homework import Mistake
-from studyhub.models.users import User
 from studyhub.models.work import Topic
 
 log = logging.getLogger("studyhub.work.practice")
@@ -28,12 +28,12 @@ DEFAULT_SIZE, MAX_SIZE = 10, 50
 RECENT_MISTAKES = 5  # whose subjects seed the similar topics
 
 
-def _require_student(caller: User) -> None:
+def _require_student(caller: Caller) -> None:
     if caller.is_teacher_or_superuser:
         raise errors.Forbidden("练习仅学生可用")
 
 
-def _similar_ids(session: Session, caller: User, recent: list[Topic], exclude: set[int], wanted: int) -> list[int]:
+def _similar_ids(session: Session, caller: Caller, recent: list[Topic], exclude: set[int], wanted: int) -> list[int]:
     text = "\n".join(t.subject for t in recent)
     try:
         # more than wanted: some may be invisible to this student or deleted since indexed
@@ -52,7 +52,7 @@ def _similar_ids(session: Session, caller: User, recent: list[Topic], exclude: s
         )
 
 
-def select_topics(session: Session, caller: User, size: int | None) -> list[dict[str, Any]]:
+def select_topics(session: Session, caller: Caller, size: int | None) -> list[dict[str, Any]]:
     _require_student(caller)
     size = min(size or DEFAULT_SIZE, MAX_SIZE)
     at = now()
@@ -86,7 +86,7 @@ def select_topics(session: Session, caller: User, size: int | None) -> list[dict
     return [{**serialize(t, names.get(t.label_id), with_answer=False), "reason": reason} for t, reason in chosen]
 
 
-def answer(session: Session, caller: User, topic_id: int, given: str | None) -> dict[str, Any]:
+def answer(session: Session, caller: Caller, topic_id: int, given: str | None) -> dict[str, Any]:
     """Graded like a submission item (full score 1: the ratio); updates the review schedule.
     A question-and-answer topic can't be graded here: ``correct`` and the ratio are null."""
     _require_student(caller)

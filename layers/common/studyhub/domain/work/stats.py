@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from studyhub.domain.access import Caller
 from studyhub.domain.work.grading import round_score
 from studyhub.domain.work.homework import assignment_students, owned_assignment, score_out
 from studyhub.models.homework import PaperItem, Submission, SubmissionItem
-from studyhub.models.users import User
 
 BUCKETS = 10
 
@@ -37,7 +37,7 @@ def _median(session: Session, assignment_id: int, count: int) -> float | None:
     return _rounded(sum((Decimal(str(v)) for v in middle), Decimal(0)) / len(middle))
 
 
-def stats(session: Session, caller: User, assignment_id: int) -> dict[str, Any]:
+def stats(session: Session, caller: Caller, assignment_id: int) -> dict[str, Any]:
     assignment = owned_assignment(session, caller, assignment_id)
     students = session.scalar(select(func.count()).select_from(assignment_students(assignment.id).subquery()))
     # bucket k holds ratios in [k/10, (k+1)/10); a full score is in the last one

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.times import isoformat
+from studyhub.domain.access import Caller
 from studyhub.domain.work import mistakes
 from studyhub.domain.work.homework import (
     assignment_students,
@@ -32,7 +33,7 @@ from studyhub.models.work import Topic
 from .schemas import MarkIn
 
 
-def serialize(session: Session, submission: Submission, caller: User, at: datetime) -> dict[str, Any]:
+def serialize(session: Session, submission: Submission, caller: Caller, at: datetime) -> dict[str, Any]:
     assignment = session.get(Assignment, submission.assignment_id)
     assert assignment is not None
     teacher = caller.id != submission.student_id
@@ -68,7 +69,7 @@ def serialize(session: Session, submission: Submission, caller: User, at: dateti
     }
 
 
-def _readable(session: Session, caller: User, submission_id: int, *, lock: bool = False) -> Submission:
+def _readable(session: Session, caller: Caller, submission_id: int, *, lock: bool = False) -> Submission:
     stmt = select(Submission).where(Submission.id == submission_id)
     submission = session.scalar(stmt.with_for_update() if lock else stmt)
     if submission is None:
@@ -81,11 +82,11 @@ def _readable(session: Session, caller: User, submission_id: int, *, lock: bool 
     return submission
 
 
-def read(session: Session, caller: User, submission_id: int) -> dict[str, Any]:
+def read(session: Session, caller: Caller, submission_id: int) -> dict[str, Any]:
     return serialize(session, _readable(session, caller, submission_id), caller, now())
 
 
-def mark(session: Session, caller: User, submission_id: int, marks: list[MarkIn]) -> dict[str, Any]:
+def mark(session: Session, caller: Caller, submission_id: int, marks: list[MarkIn]) -> dict[str, Any]:
     submission = _readable(session, caller, submission_id, lock=True)
     if caller.id == submission.student_id:
         raise errors.Forbidden("只有老师可以批改")
@@ -150,7 +151,7 @@ def _recompute(session: Session, submission_id: int) -> None:
 
 
 def roster(
-    session: Session, caller: User, assignment_id: int, *, offset: int, limit: int
+    session: Session, caller: Caller, assignment_id: int, *, offset: int, limit: int
 ) -> tuple[int, list[dict[str, Any]]]:
     """Every student of the assignment's classes with where its work stands (by student id)."""
     assignment = owned_assignment(session, caller, assignment_id)

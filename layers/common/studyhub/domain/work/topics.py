@@ -13,10 +13,9 @@ from studyhub.clients.queue import enqueue
 from studyhub.clients.search import get_search
 from studyhub.core import errors
 from studyhub.core.times import isoformat
-from studyhub.domain.access import require_owner_or_superuser, require_teacher
+from studyhub.domain.access import Caller, require_owner_or_superuser, require_teacher
 from studyhub.domain.work.task_names import INDEX_TOPIC
 from studyhub.domain.work.visibility import sees_answers, sees_exam_topics, visible_topics
-from studyhub.models.users import User
 from studyhub.models.work import Label, Topic
 
 from .schemas import TopicIn, TopicPatch
@@ -47,17 +46,17 @@ def label_names(session: Session, label_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(Label.id, Label.name).where(Label.id.in_(label_ids))).all())
 
 
-def serialize_page(session: Session, caller: User, topics: list[Topic]) -> list[dict[str, Any]]:
+def serialize_page(session: Session, caller: Caller, topics: list[Topic]) -> list[dict[str, Any]]:
     names = label_names(session, {t.label_id for t in topics})
     with_answer = sees_answers(caller)
     return [serialize(t, names.get(t.label_id), with_answer=with_answer) for t in topics]
 
 
-def serialize_one(session: Session, caller: User, topic: Topic) -> dict[str, Any]:
+def serialize_one(session: Session, caller: Caller, topic: Topic) -> dict[str, Any]:
     return serialize_page(session, caller, [topic])[0]
 
 
-def list_query(caller: User, *, label_id: int | None = None, topic_type: int | None = None) -> Select[Topic]:
+def list_query(caller: Caller, *, label_id: int | None = None, topic_type: int | None = None) -> Select[Topic]:
     stmt = visible_topics(caller)
     if label_id is not None:
         stmt = stmt.where(Topic.label_id == label_id)
@@ -66,7 +65,7 @@ def list_query(caller: User, *, label_id: int | None = None, topic_type: int | N
     return stmt.order_by(Topic.update_time.desc(), Topic.id.desc())
 
 
-def visible_topic(session: Session, caller: User, topic_id: int) -> Topic:
+def visible_topic(session: Session, caller: Caller, topic_id: int) -> Topic:
     topic = session.scalar(visible_topics(caller).where(Topic.id == topic_id))
     if topic is None:
         raise errors.NotFound("题目不存在")
@@ -80,7 +79,7 @@ def _live_label(session: Session, label_id: int) -> Label:
     return label
 
 
-def create(session: Session, caller: User, body: TopicIn) -> dict[str, Any]:
+def create(session: Session, caller: Caller, body: TopicIn) -> dict[str, Any]:
     require_teacher(caller)
     _live_label(session, body.label)
     topic = Topic(
@@ -101,7 +100,7 @@ def create(session: Session, caller: User, body: TopicIn) -> dict[str, Any]:
 REQUIRED = ("subject", "type", "label")
 
 
-def update_topic(session: Session, caller: User, topic_id: int, body: TopicIn | TopicPatch) -> dict[str, Any]:
+def update_topic(session: Session, caller: Caller, topic_id: int, body: TopicIn | TopicPatch) -> dict[str, Any]:
     topic = visible_topic(session, caller, topic_id)
     require_owner_or_superuser(caller, topic.user_id)
     sent = body.model_fields_set
@@ -121,7 +120,7 @@ def update_topic(session: Session, caller: User, topic_id: int, body: TopicIn | 
     return serialize_one(session, caller, topic)
 
 
-def delete(session: Session, caller: User, topic_id: int) -> None:
+def delete(session: Session, caller: Caller, topic_id: int) -> None:
     topic = visible_topic(session, caller, topic_id)
     require_owner_or_superuser(caller, topic.user_id)
     topic.is_delete = True
@@ -129,7 +128,7 @@ def delete(session: Session, caller: User, topic_id: int) -> None:
     enqueue(session, INDEX_TOPIC, topic.id)
 
 
-def search(session: Session, caller: User, text: str, *, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+def search(session: Session, caller: Caller, text: str, *, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
     """Full-text search on ``subject``: ``(count, page)``; subjects are highlighted HTML.
 
     The index answers which topics match and in what order; the rows come from the database,

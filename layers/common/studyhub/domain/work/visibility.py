@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from studyhub.models.users import User
+from studyhub.domain.access import Caller
 from studyhub.models.work import Label, Topic
 
 EXAM_MARK = "考试"
@@ -21,16 +21,16 @@ def is_exam_label(name: str) -> bool:
     return EXAM_MARK in name
 
 
-def sees_answers(user: User) -> bool:
+def sees_answers(user: Caller) -> bool:
     """Teachers and superusers; everyone else is held to the students' rules."""
     return user.is_teacher_or_superuser
 
 
-def sees_exam_topics(user: User) -> bool:
+def sees_exam_topics(user: Caller) -> bool:
     return user.is_teacher_or_superuser
 
 
-def visible_topics(caller: User) -> Any:
+def visible_topics(caller: Caller) -> Any:
     """The topics ``caller`` may see: live topics under live labels, minus exam ones for students."""
     stmt = (
         # Topics drive the join (MariaDB): with few labels the optimizer would start from labels
