@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, false, func, select, update
+from sqlalchemy import Select, Table, bindparam, false, func, select, update
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
@@ -74,14 +74,25 @@ def _public_select() -> Select[Any]:
     return select(*_PUBLIC).select_from(_articles.outerjoin(_users, _users.c.id == _articles.c.user_id))
 
 
+# Built once: statements are immutable, and building one costs more than running it cached.
+_LIST = _public_select().where(_LIVE).order_by(_articles.c.update_time.desc(), _articles.c.id.desc())
+_COUNT = select(func.count()).select_from(_articles).where(_LIVE)
+_ONE = _public_select().where(_articles.c.id == bindparam("article_id"))
+_COUNT_VIEW = (
+    update(_articles)
+    .where(_articles.c.id == bindparam("article_id"), _LIVE)
+    .values(page_view=_articles.c.page_view + 1, update_time=_articles.c.update_time)
+)
+
+
 def list_query() -> Select[Any]:
     """Live articles, last changed first (``update_time``'s index, the id breaking ties)."""
-    return _public_select().where(_LIVE).order_by(_articles.c.update_time.desc(), _articles.c.id.desc())
+    return _LIST
 
 
 def count_query() -> Select[Any]:
     """How many ``list_query`` lists: the same filter, without the join or a derived table."""
-    return select(func.count()).select_from(_articles).where(_LIVE)
+    return _COUNT
 
 
 def get_live(session: Session, article_id: int) -> Article:
@@ -102,14 +113,9 @@ def read(session: Session, article_id: int) -> dict[str, Any]:
     identity map to refresh.
     """
     conn = session.connection()
-    counted = conn.execute(
-        update(_articles)
-        .where(_articles.c.id == article_id, _LIVE)
-        .values(page_view=_articles.c.page_view + 1, update_time=_articles.c.update_time)
-    ).rowcount
-    if counted != 1:
+    if conn.execute(_COUNT_VIEW, {"article_id": article_id}).rowcount != 1:
         raise errors.NotFound()
-    row = conn.execute(_public_select().where(_articles.c.id == article_id)).one()
+    row = conn.execute(_ONE, {"article_id": article_id}).one()
     return serialize(row, row.user_name)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, false, func, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, false, func, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
@@ -55,30 +55,35 @@ def serialize_rows(rows: Any) -> list[dict[str, Any]]:
     return [serialize(row) for row in rows]
 
 
-def _listed(search: str) -> list[ColumnElement[bool]]:
-    """The list's filter, shared by its page and its count: live, the name containing ``search``."""
-    where: list[ColumnElement[bool]] = [_LIVE]
+_ORDER = (_commodities.c.update_time.desc(), _commodities.c.id.desc())
+# Built once (statements are immutable; building one costs more than running it cached); a
+# search builds its own.
+_LIST = select(*_PUBLIC).where(_LIVE).order_by(*_ORDER)
+_COUNT = select(func.count()).select_from(_commodities).where(_LIVE)
+_ONE = select(*_PUBLIC).where(_commodities.c.id == bindparam("commodity_id"), _LIVE)
+
+
+def _named(search: str) -> ColumnElement[bool] | None:
+    """The list's search filter (the name contains the term; ``%`` and ``_`` mean themselves)."""
     term = search.strip()
-    if term:
-        where.append(_commodities.c.name.contains(term, autoescape=True))
-    return where
+    return _commodities.c.name.contains(term, autoescape=True) if term else None
 
 
 def listing_query(search: str = "") -> Select[Any]:
     """Live commodities, last changed first (``update_time``'s index, the id breaking ties)."""
-    return (
-        select(*_PUBLIC).where(*_listed(search)).order_by(_commodities.c.update_time.desc(), _commodities.c.id.desc())
-    )
+    named = _named(search)
+    return _LIST if named is None else _LIST.where(named)
 
 
 def count_query(search: str = "") -> Select[Any]:
     """How many ``listing_query`` lists, without the derived table of a generic count."""
-    return select(func.count()).select_from(_commodities).where(*_listed(search))
+    named = _named(search)
+    return _COUNT if named is None else _COUNT.where(named)
 
 
 def read(session: Session, commodity_id: int) -> dict[str, Any]:
     """One live commodity (404 for a deleted or unknown one): one SELECT of its public columns."""
-    row = session.connection().execute(select(*_PUBLIC).where(_commodities.c.id == commodity_id, _LIVE)).first()
+    row = session.connection().execute(_ONE, {"commodity_id": commodity_id}).first()
     if row is None:
         raise errors.NotFound()
     return serialize(row)
