@@ -39,6 +39,14 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "warning: could not install chromium; the browser tests will say why they skip"
 fi
+# The console's build check (tests/e2e/console/test_console_build.py: npm ci + npm run build from
+# console/package-lock.json reproduce the shipped console/dist): Node.js 20 and npm, from Debian.
+if ! { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } \
+  && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing nodejs and npm (Debian packages) for the console's build check"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null) \
+    || echo "warning: could not install nodejs/npm; the console build check will say why it skips"
+fi
 # Chinese text in the browser tests' pages and screenshots (Swagger UI's /api/docs): a CJK font.
 if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] \
   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
