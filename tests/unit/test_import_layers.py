@@ -58,6 +58,8 @@ DYNAMIC_IMPORTS: dict[str, tuple[str, ...]] = {
     # lazy_module(name) / lazy_function(name, attr) import the module their caller names: the
     # walk reads that name at the call site (a literal, checked like any import there)
     "studyhub.core.lazy": (),
+    # preload() imports the names of its REQUEST_PATH_MODULES: strings, read as edges like the above
+    "studyhub.http.snapstart": (),
 }
 IMPORT_CALLS = {"import_module", "__import__", "spec_from_file_location", "lazy_module", "lazy_function"}
 

@@ -50,14 +50,29 @@ class LazyModule(ModuleType):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.__dict__["_lazy_target"] = None
+        _declared.append(self)
+
+    def _import(self) -> ModuleType:
+        module = self.__dict__["_lazy_target"]
+        if module is None:  # import_module holds the import lock: two threads get one module
+            module = self.__dict__["_lazy_target"] = importlib.import_module(self.__name__)
+        return module
 
     def __getattr__(self, attr: str) -> Any:  # called only for names not set on the proxy itself
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)  # copy/pickle/inspect probing: no import for them
-        module = self.__dict__["_lazy_target"]
-        if module is None:  # import_module holds the import lock: two threads get one module
-            module = self.__dict__["_lazy_target"] = importlib.import_module(self.__name__)
-        return getattr(module, attr)
+        return getattr(self._import(), attr)
+
+
+_declared: list[LazyModule] = []
+
+
+def import_declared() -> list[str]:
+    """Import every module declared lazy so far, and their names (Lambda SnapStart: the snapshot
+    then holds them, see studyhub.http.snapstart)."""
+    for module in list(_declared):
+        module._import()
+    return sorted({module.__name__ for module in _declared})
 
 
 def lazy_module(name: str) -> Any:

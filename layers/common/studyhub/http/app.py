@@ -10,6 +10,7 @@ from chalice import Chalice
 from chalice.app import RestAPIEventHandler
 
 from studyhub.core.logs import safe_request_id
+from studyhub.http import snapstart
 from studyhub.http.response_headers import for_request, merge, preflight
 
 # Binary on API Gateway both ways: responses (captcha, media) and request bodies (uploads).
@@ -37,6 +38,7 @@ class StudyHubApp(Chalice):
         super().__init__(app_name, **kwargs)
         self.openapi_operations: list[Any] = []  # studyhub.http.routedoc.Operation, one per api.route
         self.api.binary_types = list(BINARY_TYPES)
+        snapstart.install(self)  # on Lambda with SnapStart only: preload before, re-seed after
 
     @property
     def current_request(self) -> Any:
@@ -80,8 +82,9 @@ _frozen = False
 
 
 def _freeze_once() -> None:
-    """After the first answer everything the function needs is imported: ``gc.freeze()`` parks it
-    outside the collector (O(1)), so no later collection, nor the interpreter's shutdown, walks it."""
+    """After the first answer what the function needs is imported (its routes' modules load on first
+    use, core.lazy): ``gc.freeze()`` parks it outside the collector (O(1)), so no later collection,
+    nor the interpreter's shutdown, walks it. Under SnapStart the snapshot is frozen already."""
     global _frozen
     if not _frozen:
         _frozen = True
