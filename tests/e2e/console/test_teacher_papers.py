@@ -1,0 +1,88 @@
+"""A teacher's question bank, paper, assignment, marking and statistics in the console (issue 16):
+teacher1 builds a paper from a search (the matched term highlighted as a <mark>, from the API's
+markers, never its HTML) and a label's topics, gives a score, sees the total, saves it, assigns
+it to "Python 一班" as a timed exam; the API shows exactly that. Then the demo homework's marking
+queue: student1's question-and-answer item is marked and the submission becomes graded; the
+statistics page draws its two SVG charts. Screenshots at desktop and phone widths."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_teacher_builds_a_paper_assigns_it_and_marks_the_demo_homework(console_server, desktop, phone, login, shot):
+    url, page = console_server.url, desktop
+    title = f"网页试卷 {uuid.uuid4().hex[:6]}"
+    login(page, "teacher1")
+
+    page.goto(f"{url}/teacher/papers/new")
+    page.get_by_label("试卷标题").fill(title)
+    page.get_by_label("搜索题干").fill("列表")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    found = page.get_by_test_id("bank-row").filter(has_text="列表推导式")
+    found.locator("mark", has_text="列表").first.wait_for()
+    assert "<span" not in found.first.inner_text()  # the API's markup became a <mark>, not text
+    found.first.get_by_role("button", name="加入").click()
+    page.get_by_role("button", name="清除搜索").click()
+    page.get_by_label("标签").select_option(label="数据结构")
+    stack = page.get_by_test_id("bank-row").filter(has_text="栈是一种")
+    stack.get_by_role("button", name="加入").click()
+    assert stack.get_by_role("button", name="已加入").is_disabled()
+    page.get_by_label("第 1 题分值").fill("5")
+    page.get_by_label("第 2 题分值").fill("2.5")
+    page.get_by_test_id("paper-total").filter(has_text="7.5").wait_for()
+    page.get_by_role("button", name="保存试卷").click()
+    page.wait_for_url(re.compile(r"/teacher/papers$"))
+
+    page.get_by_test_id("paper-row").filter(has_text=title).get_by_role("link", name="布置").click()
+    page.wait_for_url(re.compile(r"/teacher/assignments\?paper=\d+"))
+    page.get_by_label("标题（选填，默认用试卷标题）").fill(title)
+    page.get_by_role("radio", name="考试").check()
+    page.get_by_role("checkbox", name="Python 一班").check()
+    page.get_by_label("限时（分钟，选填）").fill("30")
+    page.get_by_label("公布答案").select_option("after_end")
+    page.get_by_role("button", name="布置", exact=True).click()
+    page.get_by_test_id("assignment-row").filter(has_text=title).wait_for()
+    shot(page, "teacher-assignments-desktop")
+
+    headers = {"Authorization": f"Bearer {console_server.token('teacher1')}"}
+    with httpx.Client(base_url=console_server.api, headers=headers, timeout=30) as teacher:
+        made = next(
+            a for a in teacher.get("/work/assignments", params={"size": 100}).json()["results"] if a["title"] == title
+        )
+        klass = next(c for c in teacher.get("/school/classes").json()["results"] if c["name"] == "Python 一班")
+        paper = teacher.get(f"/work/papers/{made['paper']}").json()
+    assert (made["kind"], made["classes"], made["time_limit_minutes"], made["reveal"]) == (
+        "exam",
+        [klass["id"]],
+        30,
+        "after_end",
+    )
+    assert [(i["topic"]["subject"][:4], i["score"]) for i in paper["items"]] == [("Pyth", 5), ("栈是一种", 2.5)]
+    assert paper["total_score"] == 7.5
+
+    # the demo homework: student1's question-and-answer item waits for a mark
+    page.goto(f"{url}/teacher/assignments")
+    page.get_by_test_id("assignment-row").filter(has_text="第一周作业").get_by_role("link", name="批改与统计").click()
+    page.get_by_role("img", name="得分率分布（人数）").wait_for()
+    page.get_by_role("img", name="各题正确率").wait_for()
+    row = page.get_by_test_id("submission-row").filter(has_text="student1")
+    row.filter(has_text="待批改").get_by_role("link", name="批改").click()
+    page.get_by_label(re.compile(r"^得分（0–")).fill("1.5")
+    page.get_by_label("评语（选填）").fill("要点对了，可以再举个例子。")
+    page.get_by_role("button", name="保存批改").click()
+    page.get_by_test_id("submission-summary").filter(has_text="已批改").wait_for()
+    page.get_by_role("link", name="返回批改队列").click()
+    page.get_by_test_id("submission-row").filter(has_text="student1").filter(has_text="已批改").wait_for()
+    shot(page, "teacher-stats-desktop")
+
+    login(phone, "teacher1")
+    phone.goto(page.url)
+    phone.get_by_role("img", name="得分率分布（人数）").wait_for()
+    shot(phone, "teacher-stats-phone")
