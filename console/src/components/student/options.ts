@@ -6,7 +6,7 @@ export interface Option {
   text: string
 }
 
-const MARKER = /(?:^|[\s（(])([A-H])\s*[.．、:：)）]\s*/g
+const MARKER = /(?:^|[^A-Za-z0-9])([A-H])\s*[.．、:：)）]\s*/g
 
 export function optionsOf(...texts: (string | null | undefined)[]): Option[] {
   for (const text of texts) {
