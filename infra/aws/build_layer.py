@@ -3,20 +3,22 @@
 functions need at run time, for the Lambda platform, byte-compiled, zipped.
 
     python infra/aws/build_layer.py [--out infra/aws/build] [--with-boto3] [--measure]
-    aws lambda publish-layer-version --layer-name studyhub-common --compatible-runtimes python3.11 \\
+    aws lambda publish-layer-version --layer-name studyhub-common --compatible-runtimes python3.12 \\
         --zip-file fileb://infra/aws/build/studyhub-layer.zip
 
 - **Dependencies**: pyproject's ``dependencies`` minus what a function doesn't import on Lambda:
   ``chalice`` (``chalice package`` puts Chalice's runtime module in every function's zip),
-  ``waitress`` (the local server) and ``boto3`` (the python3.11 runtime ships it; ``--with-boto3``
+  ``waitress`` (the local server) and ``boto3`` (the python3.12 runtime ships it; ``--with-boto3``
   pins our own). Test tools (pytest, moto, ...) are extras and never listed. Installed with
-  ``pip install --platform manylinux2014_x86_64 --implementation cp --python-version 3.11
-  --only-binary=:all:`` (wheels for Lambda's Amazon Linux 2, glibc 2.26, whatever this machine
+  ``pip install --platform manylinux2014_x86_64 --implementation cp --python-version 3.12
+  --only-binary=:all:`` (wheels that load on Lambda's Amazon Linux 2023, whatever this machine
   is); the few pure-Python projects published only as sdists (jieba) are installed with
   ``--no-deps`` after them. ``pycurl`` is not included: its wheels need glibc 2.28, and a
   function only *publishes* jobs to SQS (boto3); the Celery workers that consume SQS run in the
   container image (infra/Dockerfile), which has it.
-- **Bytecode**: ``python -m compileall --invalidation-mode unchecked-hash`` with Python 3.11. A
+- **Bytecode**: ``python3.12 -m compileall --invalidation-mode unchecked-hash``: the runtime's
+  interpreter (this script may run on another Python; ``python3.12`` is found on ``PATH``, or
+  ``--python``). A
   Lambda can't write ``.pyc`` (read-only ``/opt``), and importing the layer from source costs
   about 1 s per cold start (measured, README). Unchecked hashes because the zip round trip does
   not keep the source timestamps a default ``.pyc`` is checked against.
@@ -40,7 +42,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-RUNTIME = (3, 11)
+RUNTIME = (3, 12)  # Lambda's python3.12 runtime (SnapStart for Python needs 3.12 or later)
 PLATFORM = "manylinux2014_x86_64"
 EXCLUDED = {"chalice", "waitress", "boto3"}
 SDIST_ONLY = {"jieba", "python-alipay-sdk"}  # pure Python, published as sdists only
@@ -75,12 +77,26 @@ def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def build(out: Path, *, with_boto3: bool = False) -> Path:
-    if sys.version_info[:2] != RUNTIME:
-        raise SystemExit(
-            f"error: build with Python {RUNTIME[0]}.{RUNTIME[1]} (the Lambda runtime): its bytecode "
-            f"is what the layer ships; this is {sys.version.split()[0]}"
+def runtime_python(given: str | None = None) -> str:
+    """The Lambda runtime's interpreter here (its bytecode is what the layer ships): ``--python``,
+    ``$LAMBDA_PYTHON``, this one, ``python3.12`` on ``PATH``, or a pyenv-installed 3.12."""
+    version = f"{RUNTIME[0]}.{RUNTIME[1]}"
+    if given or os.environ.get("LAMBDA_PYTHON"):
+        candidates = [given or os.environ["LAMBDA_PYTHON"]]
+    else:
+        pyenv = sorted(Path.home().glob(f".pyenv/versions/{version}*/bin/python{version}"), reverse=True)
+        candidates = [sys.executable, shutil.which(f"python{version}"), *map(str, pyenv)]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
         )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    raise SystemExit(f"no Python {version} found (the Lambda runtime's bytecode needs it): pass --python")
+
+
+def build(out: Path, *, with_boto3: bool = False, python: str | None = None) -> Path:
+    runtime = runtime_python(python)
     stage = out / "layer"
     target = stage / "python"
     shutil.rmtree(stage, ignore_errors=True)
@@ -127,7 +143,7 @@ def build(out: Path, *, with_boto3: bool = False) -> Path:
         if directory.is_dir() and directory.name in PRUNE_DIRS and "dist-info" not in str(directory):
             shutil.rmtree(directory, ignore_errors=True)
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)],
+        [runtime, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)],
         check=True,
     )
     unzipped = tree_size(stage)
@@ -168,7 +184,7 @@ print(json.dumps({"import_ms": (t1 - t0) * 1000, "status": status}))
 """
 
 
-def measure(zip_path: Path, runs: int = 5) -> dict[str, float]:
+def measure(zip_path: Path, runs: int = 5, python: str | None = None) -> dict[str, float]:
     """``import app`` of the users function on the extracted layer alone (``-S``: no site-packages;
     the function's own files from a chalice-like copy), with the layer's bytecode and without."""
     results = {}
@@ -195,7 +211,8 @@ def measure(zip_path: Path, runs: int = 5) -> dict[str, float]:
             "LOG_FILE": "",
         }
         prepare = "from studyhub.migrations.runner import upgrade; upgrade()"
-        subprocess.run([sys.executable, "-S", "-c", prepare], env=env, check=True, cwd=task, capture_output=True)
+        runtime = runtime_python(python)  # the layer's compiled wheels are the runtime's
+        subprocess.run([runtime, "-S", "-c", prepare], env=env, check=True, cwd=task, capture_output=True)
         for label in ("with bytecode", "without bytecode"):
             if label == "without bytecode":
                 for cache in list((base / "opt").rglob("__pycache__")):
@@ -204,7 +221,7 @@ def measure(zip_path: Path, runs: int = 5) -> dict[str, float]:
             for _ in range(runs):
                 started = time.perf_counter()
                 done = subprocess.run(
-                    [sys.executable, "-S", "-c", CHILD], env=env, cwd=task, capture_output=True, text=True, check=True
+                    [runtime, "-S", "-c", CHILD], env=env, cwd=task, capture_output=True, text=True, check=True
                 )
                 total = (time.perf_counter() - started) * 1000
                 line = __import__("json").loads(done.stdout.strip().splitlines()[-1])
@@ -219,12 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "build")
     parser.add_argument("--with-boto3", action="store_true", help="ship boto3 in the layer instead of the runtime's")
+    parser.add_argument("--python", help=f"the Python {RUNTIME[0]}.{RUNTIME[1]} interpreter (default: found on PATH)")
     parser.add_argument("--measure", action="store_true", help="time the users function's cold start on the layer")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    zip_path = build(args.out, with_boto3=args.with_boto3)
+    zip_path = build(args.out, with_boto3=args.with_boto3, python=args.python)
     if args.measure:
-        measure(zip_path)
+        measure(zip_path, python=args.python)
     return 0
 
 

@@ -33,10 +33,17 @@ then edits ``<out>/<name>/sam.json``:
   ``DATABASE_URL_SECRET_ID``), the function reads it at its cold start, and its role gets
   ``ssm:GetParameter`` / ``secretsmanager:GetSecretValue`` on exactly those names (a parameter
   or secret encrypted with a customer-managed KMS key also needs ``kms:Decrypt`` on that key).
-- **bytecode**: ``deployment.zip`` gets a ``__pycache__/*.cpython-311.pyc`` beside every module,
-  compiled with unchecked hashes (Lambda can't write bytecode and Chalice zips with 1980
-  timestamps, so timestamp-checked ``.pyc`` would be stale; ``build_layer.py`` does the same for
-  the layer). Only when this Python is the Lambda runtime's version (3.11).
+- **runtime and SnapStart**: every function runs on ``python3.12`` (``chalice package`` writes
+  the version of the Python running it) with ``SnapStart: ApplyOn: PublishedVersions`` and
+  ``AutoPublishAlias: live``: each deploy publishes a version (its init snapshotted once) and API
+  Gateway's integrations and invoke permission name the alias, never ``$LATEST`` (which has no
+  snapshot); the scheduler's events follow the alias by SAM's own rule. What the snapshot holds
+  and what a restore redoes: ``studyhub/http/snapstart.py``. ``--no-snapstart`` for LocalStack.
+- **bytecode**: ``deployment.zip`` gets a ``__pycache__/*.cpython-312.pyc`` beside every module,
+  compiled by a Python 3.12 (``infra/aws/bytecode.py``, run by the interpreter
+  ``build_layer.runtime_python`` finds) with unchecked hashes (Lambda can't write bytecode and
+  Chalice zips with 1980 timestamps, so timestamp-checked ``.pyc`` would be stale; ``build_layer.py``
+  does the same for the layer). Without a Python 3.12 here the zip keeps none (a warning).
 
 The scheduler's copy gets ``chalicelib/schedule.json`` written from routes.yaml ``jobs:``.
 ``--inline-layer LAYER.zip`` puts the layer's ``python/`` into every ``deployment.zip`` instead of
@@ -50,7 +57,6 @@ referencing a layer: LocalStack's community image accepts layers but does not ap
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -68,7 +74,8 @@ from configure_stage import configure, parse_assignments, read_env_file, refuse_
 
 SCHEDULER = HERE / "scheduler"
 SCHEDULE_FILE = SCHEDULER / "chalicelib" / "schedule.json"
-LAMBDA_PYTHON = (3, 11)
+LAMBDA_RUNTIME = "python3.12"  # build_layer.RUNTIME: the layer's wheels and bytecode are for it
+SNAPSTART_ALIAS = "live"  # the alias API Gateway invokes: the latest published (snapshotted) version
 JSON_TYPE = "application/json; charset=utf-8"
 BINARY_ANY = "*/*"
 COPY_IGNORE = shutil.ignore_patterns("deployments", "__pycache__", "*.pyc", "vendor", ".pytest_cache")
@@ -183,40 +190,45 @@ def edit_template(template: dict, function: str, env: dict[str, str] | None = No
     return template
 
 
-def add_bytecode(zip_path: Path) -> int:
-    """Rewrite ``deployment.zip`` with an unchecked-hash ``.pyc`` beside every module; how many."""
-    if sys.version_info[:2] != LAMBDA_PYTHON:
-        print(
-            f"warning: Python {sys.version_info[0]}.{sys.version_info[1]} is not the Lambda runtime's "
-            f"{LAMBDA_PYTHON[0]}.{LAMBDA_PYTHON[1]}: {zip_path} keeps no bytecode",
-            file=sys.stderr,
-        )
-        return 0
-    from importlib._bootstrap_external import _code_to_hash_pyc
+def apply_runtime(template: dict, *, snapstart: bool = True) -> dict:
+    """Every function on ``LAMBDA_RUNTIME`` (``chalice package`` writes the version of the Python
+    running it). With ``snapstart``: ``SnapStart: ApplyOn: PublishedVersions`` and a version
+    published on every deploy behind the alias ``live`` (``AutoPublishAlias``), which API Gateway
+    invokes and may invoke (a snapshot exists only for a published version, never ``$LATEST``);
+    a scheduled function's events follow the alias by themselves (SAM)."""
+    resources = template.get("Resources", {})
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        properties["Runtime"] = LAMBDA_RUNTIME
+        if snapstart:
+            properties["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+            properties["AutoPublishAlias"] = SNAPSTART_ALIAS
+    if snapstart and "APIHandler" in resources:
+        text = json.dumps(template, ensure_ascii=False).replace("${APIHandler.Arn}", "${APIHandler.Alias}")
+        template = json.loads(text)  # the integrations' URIs (and their preflights') name the alias
+        permission = template["Resources"].get("APIHandlerInvokePermission")
+        if permission is not None:
+            permission["Properties"]["FunctionName"] = {"Ref": "APIHandler.Alias"}
+        template.setdefault("Outputs", {})["APIHandlerAlias"] = {"Value": {"Ref": "APIHandler.Alias"}}
+    return template
 
-    tag = sys.implementation.cache_tag
-    tmp = zip_path.with_suffix(".tmp")
-    added = 0
-    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-        names = set(src.namelist())
-        for info in src.infolist():
-            data = src.read(info)
-            dst.writestr(info, data)
-            if not info.filename.endswith(".py"):
-                continue
-            folder, _, module = info.filename.rpartition("/")
-            pyc_name = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
-            if pyc_name in names:
-                continue
-            code = compile(data, f"/var/task/{info.filename}", "exec", dont_inherit=True)
-            pyc = _code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False)
-            entry = zipfile.ZipInfo(pyc_name, date_time=info.date_time)
-            entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, bytes(pyc))
-            added += 1
-    os.replace(tmp, zip_path)
-    return added
+
+def add_bytecode(zip_path: Path, python: str | None = None) -> int:
+    """Rewrite ``deployment.zip`` with an unchecked-hash ``.pyc`` beside every module, compiled
+    by the Lambda runtime's interpreter (bytecode is per version); how many were added."""
+    from build_layer import runtime_python
+
+    try:
+        runtime = runtime_python(python)
+    except SystemExit as error:
+        print(f"warning: {error}; {zip_path} keeps no bytecode", file=sys.stderr)
+        return 0
+    done = subprocess.run(
+        [runtime, str(HERE / "bytecode.py"), str(zip_path)], capture_output=True, text=True, check=True, timeout=300
+    )
+    return int(done.stdout.strip() or 0)
 
 
 def inline_layer(zip_path: Path, layer_zip: Path) -> int:
@@ -309,6 +321,7 @@ def package_one(
     env: dict[str, str],
     chalice: list[str],
     layer_zip: Path | None = None,
+    snapstart: bool = True,
 ) -> Path:
     work = out / "src" / name
     shutil.rmtree(work, ignore_errors=True)
@@ -327,6 +340,7 @@ def package_one(
         raise RuntimeError(f"chalice package failed for {name}:\n{result.stdout}\n{result.stderr}")
     template_path = target / "sam.json"
     template = edit_template(json.loads(template_path.read_text(encoding="utf-8")), name, env)
+    template = apply_runtime(template, snapstart=snapstart)
     template = grant_secret_reads(add_reference_variables(template, secret_names), env)
     template_path.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     add_bytecode(target / "deployment.zip")
@@ -349,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
         help="put the layer into every deployment.zip instead of --layer-arn (LocalStack community)",
     )
     parser.add_argument("--only", action="append", help="package only this project (repeatable)")
+    parser.add_argument(
+        "--no-snapstart",
+        action="store_true",
+        help="no SnapStart and no alias: API Gateway invokes $LATEST (LocalStack's community image)",
+    )
     parser.add_argument("--jobs", type=int, default=3, help="chalice package runs at once")
     parser.add_argument(
         "--allow-plaintext-secrets",
@@ -392,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
                 env=env,
                 chalice=chalice,
                 layer_zip=args.inline_layer,
+                snapstart=not args.no_snapstart,
             )
             for name, source in todo.items()
         }

@@ -58,7 +58,7 @@ if [ "$LAYER_MODE" = publish ]; then
   log "publishing the layer"
   awslocal s3 cp "$BUILD/studyhub-layer.zip" "s3://$ARTIFACTS/studyhub-layer.zip" >/dev/null
   layer_arn="$(awslocal lambda publish-layer-version --layer-name studyhub-common \
-    --compatible-runtimes python3.11 --content "S3Bucket=$ARTIFACTS,S3Key=studyhub-layer.zip" \
+    --compatible-runtimes python3.12 --content "S3Bucket=$ARTIFACTS,S3Key=studyhub-layer.zip" \
     --query LayerVersionArn --output text)"
   layer_args=(--layer-arn "$layer_arn")
 fi
@@ -66,8 +66,9 @@ fi
 log "packaging (chalice package + template edits)"
 # A throwaway local stage: its generated secret and the compose database's password go into the
 # templates as they are (on AWS, give JWT_SECRET_SSM / DATABASE_URL_SECRET_ID names instead: README).
+# --no-snapstart: LocalStack's community image runs $LATEST (no snapshots to restore from).
 "$python" infra/aws/package.py --out "$BUILD/sam" --stage "$STAGE" --env-file "$env_file" --allow-plaintext-secrets \
-  "${layer_args[@]}"
+  --no-snapstart "${layer_args[@]}"
 
 projects="$("$python" -c "from local.routes import load_routing; print(' '.join(load_routing().functions))") scheduler"
 for name in $projects; do

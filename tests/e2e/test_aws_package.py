@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import captcha_answer, reset_clients
+from conftest import captcha_answer, missing, reset_clients
 from shopping_fixtures import backdate_order, buy, commodity_state, make_commodity, order_row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +138,8 @@ def test_api_gateways_own_answers_carry_cors_only_when_a_gateway_response_can_ex
 def test_every_function_runs_on_the_layer_under_api_with_the_stage_settings(packaged, name):
     resources = template(packaged, name)["Resources"]
     handler = resources["APIHandler"]["Properties"]
-    assert handler["Runtime"] == "python3.11" and handler["Handler"] == "app.app"
+    assert handler["Runtime"] == "python3.12" and handler["Handler"] == "app.app"
+    assert handler["SnapStart"] == {"ApplyOn": "PublishedVersions"} and handler["AutoPublishAlias"] == "live"
     assert handler["Layers"] == [LAYER_ARN]
     assert handler["Environment"]["Variables"] == {
         "ALIPAY_SANDBOX": "false",
@@ -233,17 +234,39 @@ def test_deployment_zip_holds_the_function_and_bytecode_lambda_can_use(packaged,
         sources = {n for n in names if n.endswith(".py")}
         assert {"app.py", "chalice/app.py"} <= sources
         assert not any(n.startswith(("studyhub/", ".chalice/", "tests/")) for n in names)  # the layer has studyhub
-        tag = sys.implementation.cache_tag
+        runtime = runtime_bytecode({source: archive.read(source) for source in sources})
         for source in sources:
             folder, _, module = source.rpartition("/")
-            pyc = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+            pyc = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{runtime['tag']}.pyc"
             data = archive.read(pyc)
-            import importlib.util
-
-            assert data[:4] == importlib.util.MAGIC_NUMBER
+            assert runtime["tag"] == "cpython-312"  # the python3.12 runtime's, whatever runs the tests
+            assert data[:4].hex() == runtime["magic"]
             # PEP 552 flags: hash-based (bit 0) and not checked (bit 1 clear): valid whatever the mtimes
             assert int.from_bytes(data[4:8], "little") == 0b01, pyc
-            assert data[8:16] == importlib.util.source_hash(archive.read(source))
+            assert data[8:16].hex() == runtime["hashes"][source]
+
+
+def runtime_bytecode(sources: dict[str, bytes]) -> dict:
+    """The Lambda runtime's cache tag, magic number and each source's hash, from its interpreter."""
+    sys.path.insert(0, str(ROOT / "infra" / "aws"))
+    try:
+        from build_layer import runtime_python
+
+        try:
+            python = runtime_python()
+        except SystemExit as error:
+            missing(str(error))
+    finally:
+        sys.path.remove(str(ROOT / "infra" / "aws"))
+    code = (
+        "import importlib.util, json, sys, base64\n"
+        "sources = json.load(sys.stdin)\n"
+        "print(json.dumps({'tag': sys.implementation.cache_tag, 'magic': importlib.util.MAGIC_NUMBER.hex(),"
+        " 'hashes': {k: importlib.util.source_hash(base64.b64decode(v)).hex() for k, v in sources.items()}}))"
+    )
+    payload = json.dumps({k: base64.b64encode(v).decode() for k, v in sources.items()})
+    done = subprocess.run([python, "-c", code], input=payload, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
 
 
 def test_inline_layer_puts_the_layer_into_the_function_zip_for_localstack(tmp_path):
@@ -265,6 +288,93 @@ def test_inline_layer_puts_the_layer_into_the_function_zip_for_localstack(tmp_pa
         assert archive.read("studyhub_probe/__init__.py") == b"VALUE = 42\n"
         assert b"SystemExit" not in archive.read("app.py")
     assert "Layers" not in template(out, "users")["Resources"]["APIHandler"]["Properties"]
+
+
+def _translated(packaged: Path, name: str) -> dict:
+    """The template as CloudFormation gets it: SAM's own translator, as ``sam deploy`` runs it."""
+    try:
+        from samtranslator.translator.transform import transform
+    except ImportError:
+        missing("aws-sam-translator (pip install -e '.[dev]': moto[server] brings it)")
+
+    class NoManagedPolicies:
+        def load(self) -> dict:
+            return {}
+
+    sam = template(packaged, name)
+    for resource in sam["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"  # what `package` uploads
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):  # the translator asks for a region
+        return transform(sam, {}, NoManagedPolicies())["Resources"]
+
+
+@pytest.mark.parametrize("name", list(routing().functions))
+def test_api_gateway_invokes_the_snapstart_alias_of_a_published_version(packaged, name):
+    resources = _translated(packaged, name)
+    function = resources["APIHandler"]["Properties"]
+    assert function["Runtime"] == "python3.12" and function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    (alias_id,) = [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Alias"]
+    alias = resources[alias_id]["Properties"]
+    version_id = alias["FunctionVersion"]["Fn::GetAtt"][0]
+    assert alias["Name"] == "live" and resources[version_id]["Type"] == "AWS::Lambda::Version"
+    # every integration (preflights included) and the permission name the alias, never $LATEST
+    body = resources["RestAPI"]["Properties"]["Body"]
+    uris = {
+        json.dumps(op["x-amazon-apigateway-integration"]["uri"])
+        for operations in body["paths"].values()
+        for op in operations.values()
+        if isinstance(op, dict) and "x-amazon-apigateway-integration" in op
+    }
+    assert uris == {
+        json.dumps(
+            {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{alias_id}}}/invocations"
+            }
+        )
+    }
+    (permission,) = [v for v in resources.values() if v["Type"] == "AWS::Lambda::Permission"]
+    assert permission["Properties"]["FunctionName"] == {"Ref": alias_id}
+
+
+def test_scheduled_jobs_run_the_snapstart_alias_too(packaged):
+    resources = _translated(packaged, "scheduler")
+    functions = [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"]
+    assert functions
+    for function in functions:
+        assert resources[function]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    rules = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
+    assert len(rules) == len(functions)
+    for rule in rules:
+        (target,) = rule["Targets"]
+        assert resources[target["Arn"]["Ref"]]["Type"] == "AWS::Lambda::Alias"
+
+
+def test_without_snapstart_the_api_invokes_the_function_itself(tmp_path):
+    package = _package_module()
+    template = {
+        "Resources": {
+            "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.11"}},
+            "APIHandlerInvokePermission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {"FunctionName": {"Ref": "APIHandler"}},
+            },
+            "RestAPI": {
+                "Properties": {"DefinitionBody": {"uri": {"Fn::Sub": "functions/${APIHandler.Arn}/invocations"}}}
+            },
+        }
+    }
+    plain = package.apply_runtime(json.loads(json.dumps(template)), snapstart=False)
+    assert plain["Resources"]["APIHandler"]["Properties"] == {"Runtime": "python3.12"}
+    assert plain["Resources"]["RestAPI"] == template["Resources"]["RestAPI"]
+    snap = package.apply_runtime(json.loads(json.dumps(template)))
+    assert (
+        snap["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["uri"]["Fn::Sub"]
+        == "functions/${APIHandler.Alias}/invocations"
+    )
+    assert snap["Resources"]["APIHandlerInvokePermission"]["Properties"]["FunctionName"] == {"Ref": "APIHandler.Alias"}
 
 
 def test_scheduler_has_one_eventbridge_schedule_per_routes_yaml_job(packaged):
