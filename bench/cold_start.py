@@ -461,6 +461,48 @@ def targets_for(bench: Bench, tmp: Path, names: list[str], trees: dict[str, Path
     return targets
 
 
+def suite(runs: int) -> dict[str, Any]:
+    """Every function, health and real route, beside the floor: bench/run.py's cold-start scenario."""
+    from studyhub.core.routing import load_routing
+
+    names = [name for name in load_routing().functions if name in REAL_ROUTES]
+    with tempfile.TemporaryDirectory(prefix="studyhub-cold-") as tmp:
+        tmp_path = Path(tmp)
+        bench = Bench(tmp_path)
+        try:
+            results = measure(targets_for(bench, tmp_path, names, {"": ROOT}), runs)
+        finally:
+            bench.close()
+    return {
+        "runs": runs,
+        "results": results,
+        "verdict": {figure: verdict(results, names, figure) for figure in ("exit_ms", "cpu_ms")},
+    }
+
+
+def markdown(report: dict[str, Any]) -> list[str]:
+    """``suite()``'s figures as a README table: per function, both first answers beside the floor."""
+    results = report["results"]
+    floor = results[FLOOR]
+    lines = [
+        "| cold start (.pyc, MariaDB + Redis) | health exit ms | health CPU ms | real route | route exit ms "
+        "| route CPU ms | route CPU / floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        route = REAL_ROUTES.get(name, ("GET /bare/topics",))[0] if name != FLOOR else "topics page (plain SQL)"
+        health, first = r["health"], r["route"]
+        if "error" in health or "error" in first:
+            lines.append(f"| {name} | failed | | {route} | | | |")
+            continue
+        ratio = first["cpu_ms"] / floor["route"]["cpu_ms"] if "error" not in floor["route"] else 0
+        lines.append(
+            f"| {name} | {health['exit_ms']:.0f} | {health['cpu_ms']:.0f} | {route} | {first['exit_ms']:.0f} "
+            f"| {first['cpu_ms']:.0f} | {ratio:.2f}× |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="measured runs per target (median reported)")

@@ -44,7 +44,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -466,75 +465,12 @@ def floors(url: str, data: dict, args: argparse.Namespace, capture: Capture) -> 
 
 # --- cold start and logging ---------------------------------------------------------------------------------
 
-BARE_CORE_APP = """from chalice import Chalice
-import pymysql
-import sqlalchemy
-from sqlalchemy import create_engine, text
 
-app = Chalice(app_name="bare")
-engine = None
-
-
-@app.route("/bare/health")
-def health():
-    global engine
-    engine = engine or create_engine("sqlite://")
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    return {"status": "ok", "function": "bare"}
-"""
-
-# cold_start.CHILD, then exit measured: with ``UNFREEZE`` the objects gc.freeze() parked go back
-# to the collector first (the interpreter as it was before the freeze).
-CHILD_EXIT = cold_start.CHILD + "\nimport gc\nif os.environ.get('UNFREEZE'):\n    gc.unfreeze()\nsys.stdout.flush()\n"
-
-
-def cold_runs(directory: Path, group: str, env: dict[str, str], runs: int, *, unfreeze: bool) -> dict:
-    event = json.dumps(cold_start.health_event(group)).replace('"//health"', '"/health"')  # meta: prefix ""
-    run_env = dict(env, COLD_START_EVENT=event, AWS_LAMBDA_FUNCTION_NAME=f"studyhub-{group}")
-    if unfreeze:
-        run_env["UNFREEZE"] = "1"
-    answers, exits = [], []
-    for index in range(runs + 1):
-        spawned = time.time()
-        proc = subprocess.run(
-            [sys.executable, "-c", CHILD_EXIT], cwd=directory, env=run_env, capture_output=True, text=True, timeout=120
-        )
-        exited = time.time()
-        if proc.returncode != 0:
-            return {"error": proc.stderr[-1000:]}
-        data = json.loads(proc.stdout)
-        if index and data["status"] == 200:  # the first run writes the .pyc files
-            answers.append((data["t_answered"] - spawned) * 1000)
-            exits.append((exited - spawned) * 1000)
-    if not answers:
-        return {"error": "no 200 answer"}
-    return {
-        "answer_ms": round(statistics.median(answers), 1),
-        "exit_ms": round(statistics.median(exits), 1),
-        "shutdown_ms": round(statistics.median(e - a for e, a in zip(exits, answers, strict=True)), 1),
-    }
-
-
-def cold_starts(runs: int) -> dict[str, dict]:
-    from studyhub.core.routing import FUNCTIONS_DIR, load_routing
-
-    routing = load_routing()
-    out: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="studyhub-suite-cold-") as tmp:
-        tmp_path = Path(tmp)
-        env = cold_start.clean_env(tmp_path / "var", tmp_path / "pycache", bytecode=True)
-        cold_start.prepare(env, tmp_path)
-        bare = tmp_path / "bare"
-        bare.mkdir()
-        (bare / "app.py").write_text(BARE_CORE_APP)
-        out["(floor: bare Chalice + SQLAlchemy Core + PyMySQL)"] = cold_runs(bare, "bare", env, runs, unfreeze=False)
-        for name, function in routing.functions.items():
-            directory, group = FUNCTIONS_DIR / name, function.prefix.strip("/")
-            result = cold_runs(directory, group, env, runs, unfreeze=False)
-            result["without_gc_freeze"] = cold_runs(directory, group, env, runs, unfreeze=True)
-            out[name] = result
-    return out
+def cold_starts(runs: int) -> dict:
+    """bench/cold_start.py's measurement: per function the health check and a real authenticated
+    route on MariaDB + Redis, spawn -> answer -> exit and CPU, beside the bare Chalice + Core +
+    PyMySQL floor."""
+    return cold_start.suite(runs)
 
 
 def logging_cost(records: int) -> dict[str, float]:
@@ -689,21 +625,8 @@ def table(report: dict) -> str:
                     f" | {r['p99_ms']:.1f} | {r['cpu_ms_per_req']:.2f} | – | – | – |"
                 )
     cold = report.get("cold_start")
-    if cold:
-        lines += [
-            "",
-            "| cold start (.pyc, embedded, GET /<group>/health) | first answer ms | exit ms | "
-            "exit ms without gc.freeze | ratio to floor (answer) |",
-            "|---|---|---|---|---|",
-        ]
-        floor_ms = next(iter(cold.values())).get("answer_ms")
-        for name, r in cold.items():
-            if "error" in r:
-                lines.append(f"| {name} | failed | | | |")
-                continue
-            unfrozen = r.get("without_gc_freeze", {}).get("exit_ms", "–")
-            ratio = f"{r['answer_ms'] / floor_ms:.2f}×" if floor_ms else "–"
-            lines.append(f"| {name} | {r['answer_ms']:.0f} | {r['exit_ms']:.0f} | {unfrozen} | {ratio} |")
+    if cold and "results" in cold:
+        lines += ["", *cold_start.markdown(cold)]
     logging_ = report.get("logging")
     if logging_:
         lines += [
