@@ -21,7 +21,14 @@ import pytest
 
 # The groups' fixtures live in plain modules beside this file, registered here as plugins so
 # every test sees them by name; test modules import only their helper functions.
-pytest_plugins = ["work_fixtures", "homework_fixtures", "shopping_fixtures", "alipay_gateway", "community_fixtures"]
+pytest_plugins = [
+    "work_fixtures",
+    "homework_fixtures",
+    "shopping_fixtures",
+    "alipay_gateway",
+    "community_fixtures",
+    "console_fixtures",
+]
 # The search behaviour tests are imported by the module of each backend: rewrite their asserts too.
 pytest.register_assert_rewrite("work_search_behaviour")
 

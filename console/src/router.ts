@@ -35,19 +35,19 @@ export function homePath(): string {
 }
 
 router.beforeEach(async (to: RouteLocationNormalized) => {
+  if (auth.signedIn.value) {
+    try {
+      await auth.ready()
+    } catch {
+      // not a 401 (that one signs out): the layout shows the error and a retry
+    }
+  }
   if (to.meta.public) {
     return to.name === 'login' && auth.signedIn.value ? homePath() : true
   }
   if (!auth.signedIn.value) {
     return { name: 'login', query: to.fullPath === '/' ? {} : { next: to.fullPath } }
   }
-  try {
-    await auth.ready()
-  } catch {
-    // not a 401 (that one signs out): the layout shows the error and a retry
-    return true
-  }
-  if (!auth.signedIn.value) return { name: 'login', query: { next: to.fullPath } }
   if (to.name === 'home' && homePath() !== '/') return homePath()
   if (!allowed(to.meta.roles)) return homePath()
   return true

@@ -1,0 +1,133 @@
+"""The console's browser harness (issue 16; registered in tests/conftest.py's ``pytest_plugins``): a real ``studyhub serve`` per stack (embedded, and
+MariaDB + Redis with a private database), seeded with ``studyhub seed --demo`` (admin, teacher1,
+student1; password ``studyhub-demo``), and Debian's headless chromium driven by Playwright.
+
+Fixtures:
+- ``console_server``: the served platform (``tests/served_platform.py``: ``.url``, ``.api``,
+  ``.cli(...)``, ``.token(user)``, ``.stack``), one per stack for the whole session;
+- ``desktop`` (1280×800) and ``phone`` (390×844, touch): a fresh page each (no one signed in);
+  an uncaught script error on the page fails the test;
+- ``login(page, username, password="studyhub-demo")``: through the login page, the captcha's
+  answer read with ``studyhub captcha-answer`` (development only: it reads the server's cache);
+- ``shot(page, name)``: a full-page screenshot in ``var/screenshots/<stack>-<name>-<width>.png``
+  (kept by CI as an artifact).
+
+A flow module marks itself ``pytestmark = pytest.mark.browser``.
+Run: ``bash scripts/test.sh -m browser`` (or ``python -m pytest tests/e2e/console -m browser``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import missing
+from served_platform import Platform, serve_platform
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+DEMO_PASSWORD = "studyhub-demo"
+STEP_MS = 20_000  # one wait in a flow: generous for two shared cores, bounded all the same
+
+
+@pytest.fixture(scope="session", params=["embedded", "mysql"])
+def console_server(request, tmp_path_factory) -> Iterator[Platform]:
+    """One served, demo-seeded platform per stack for the whole session (few server starts)."""
+    with serve_platform(request.param, tmp_path_factory.mktemp(f"console-{request.param}")) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Playwright is not installed (pip install -e '.[dev]')")
+    if not Path(CHROMIUM).exists():
+        missing("chromium is not installed (Debian: apt-get install chromium; scripts/test.sh does it)")
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True) if shutil.which("fc-list") else None
+    if fonts is None or not fonts.stdout.strip():
+        missing("no CJK font: the console's Chinese would render as boxes (Debian: apt-get install fonts-noto-cjk)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _page(browser, **options):
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, errors
+
+
+@pytest.fixture
+def desktop(browser):
+    context, page, errors = _page(browser, viewport=DESKTOP)
+    yield page
+    context.close()
+    assert not errors, f"uncaught script errors on the page: {errors}"
+
+
+@pytest.fixture
+def phone(browser):
+    context, page, errors = _page(browser, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    yield page
+    context.close()
+    assert not errors, f"uncaught script errors on the page: {errors}"
+
+
+def captcha_answer(server: Platform, page) -> str:
+    """The answer of the captcha the login page shows, once its image has loaded (the server
+    keeps the answer when it draws the image)."""
+    image = page.get_by_test_id("captcha-image")
+    image.wait_for()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    return server.cli("captcha-answer", image.get_attribute("data-uuid") or "")
+
+
+@pytest.fixture
+def login(console_server) -> Callable[..., None]:
+    def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+        page.goto(f"{console_server.url}/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码", exact=True).fill(password)
+        page.get_by_label("验证码").fill(captcha_answer(console_server, page))
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+        page.get_by_test_id("current-user").wait_for()
+
+    return sign_in
+
+
+@pytest.fixture
+def shot(console_server) -> Callable[[object, str], Path]:
+    def take(page, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        width = (page.viewport_size or DESKTOP)["width"]
+        suffix = "" if name.endswith(("-desktop", "-phone")) else ("-phone" if width < 600 else "-desktop")
+        path = SCREENSHOTS / f"{console_server.stack}-{name}{suffix}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
