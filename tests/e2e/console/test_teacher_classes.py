@@ -3,7 +3,7 @@
 password (confirm dialog, notice): every token issued before the reset is refused from then on,
 and the queued credentials email, once delivered, is in the served platform's ``var/mail``
 outbox, addressed to the student and naming it. A roster file with a bad line is refused with the
-line's error shown and nobody created. Screenshots at desktop and phone widths."""
+line's error shown and nobody created; the roster exports as a CSV file. Screenshots at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import httpx
 import pytest
@@ -76,6 +77,13 @@ def test_teacher_registers_a_student_and_resets_its_password(console_server, des
     assert len(mine) == 1, [m["To"] for m in mails]  # the reset replaced the registration's email
     assert username in mine[0].get_body(("plain",)).get_content()
     shot(page, "teacher-class-student-reset-desktop")
+
+    # the roster export: fetched with the token, saved as a file (a BOM for Excel, the new student in it)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出 CSV").click()
+    exported = Path(download.value.path()).read_bytes()
+    assert exported.startswith(b"\xef\xbb\xbf") and f"{username},{email}".encode() in exported, exported[:300]
+    assert download.value.suggested_filename.endswith(".csv")
 
     # a roster with a bad line: refused whole, the line's error shown, nobody created
     roster = f"username,email\n{username}x,{username}x@example.com\nbad name,not-an-email\n".encode()
