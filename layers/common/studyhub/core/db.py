@@ -8,9 +8,9 @@ become ``Unavailable("database")``.
 Round trips: a request costs its statements and one ``COMMIT`` (or ``ROLLBACK``), nothing else.
 No ping on checkout (a dead pooled connection is seen without a round trip: the server closed its
 socket, which is then readable; ``_alive_on_checkout``), connections are recycled before the server
-would time them out (``db_limits``), and the pool's own ``ROLLBACK`` on return is skipped when the
-driver says no transaction is open (``_reset_on_return``). ``sqlalchemy.orm`` is imported on first
-use of a session: the health check and Core-only paths don't pay for it.
+would time them out (``db_limits``), and the pool's own ``ROLLBACK`` on return is skipped when
+SQLAlchemy itself just ended the connection's transaction (``_reset_on_return``). ``sqlalchemy.orm``
+is imported on first use of a session: the health check and Core-only paths don't pay for it.
 """
 
 from __future__ import annotations
@@ -107,36 +107,51 @@ def make_engine(url: str, *, tls: bool = False, timeout: float | None = None) ->
     )
     event.listen(engine, "checkout", _alive_on_checkout)
     event.listen(engine, "reset", _reset_on_return)
+    _track_transactions(engine)
     if url.startswith("mysql"):
         db_limits.install_mysql(engine, timeout)
     return engine
 
 
-_SERVER_STATUS_IN_TRANS = 1  # MySQL protocol: the OK packet's status flag "a transaction is open"
+# record.info key: the connection's last transaction ended (COMMIT or ROLLBACK) and nothing ran since.
+_ENDED = "studyhub_transaction_ended"
 
 
-def _in_transaction(dbapi_connection: Any) -> bool:
-    """What the driver knows without asking: sqlite3's ``in_transaction``, PyMySQL's last status."""
-    if hasattr(dbapi_connection, "in_transaction"):
-        return bool(dbapi_connection.in_transaction)
-    status = getattr(dbapi_connection, "server_status", None)
-    if isinstance(status, int):
-        return bool(status & _SERVER_STATUS_IN_TRANS)
-    return True  # unknown driver: roll back, as the pool would
+def _track_transactions(engine: Engine) -> None:
+    """Whether a connection given back holds an open transaction, known without asking the server
+    (PyMySQL's status flags aren't updated by result sets, so they can't tell)."""
+
+    def ended(conn: Connection) -> None:
+        conn.info[_ENDED] = True
+
+    def begun(conn: Connection) -> None:
+        conn.info[_ENDED] = False
+
+    def failed(context: Any) -> None:
+        # a COMMIT or ROLLBACK that raised leaves the state unknown: the pool rolls back
+        connection = context.connection
+        if connection is not None and not connection.invalidated:
+            connection.info[_ENDED] = False
+
+    event.listen(engine, "begin", begun)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    event.listen(engine, "handle_error", failed)
 
 
-def _reset_on_return(dbapi_connection: Any, _record: Any, state: Any) -> None:
+def _reset_on_return(_dbapi_connection: Any, record: Any, state: Any) -> None:
     # After a COMMIT (or a ROLLBACK) the pool's own reset would send a second ROLLBACK for nothing;
-    # a connection given back inside a transaction (an error path) is still rolled back.
-    if not state.transaction_was_reset and _in_transaction(dbapi_connection):
-        dbapi_connection.rollback()
+    # a connection given back inside a transaction (an error path, a raw connection) is rolled back.
+    if not state.transaction_was_reset and not record.info.get(_ENDED, False):
+        _dbapi_connection.rollback()
 
 
-def _alive_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+def _alive_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     """An idle MySQL connection has nothing to read: if its socket is readable the server closed it
     (restart, kill, idle timeout) or sent an error before closing. A ``DisconnectionError`` here
     makes the pool drop it and connect again, so the request's first statement runs on a live
     connection (SQLAlchemy's documented way; a ping would cost a round trip per request)."""
+    record.info[_ENDED] = False  # until SQLAlchemy ends a transaction on it (a raw use: unknown)
     sock = getattr(dbapi_connection, "_sock", None)
     if sock is None or not hasattr(select, "poll"):
         return
