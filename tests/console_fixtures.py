@@ -48,9 +48,23 @@ STEP_MS = 20_000  # one wait in a flow: generous for two shared cores, bounded a
 
 @pytest.fixture(scope="session", params=["embedded", "mysql"])
 def console_server(request, tmp_path_factory) -> Iterator[Platform]:
-    """One served, demo-seeded platform per stack for the whole session (few server starts)."""
-    with serve_platform(request.param, tmp_path_factory.mktemp(f"console-{request.param}")) as platform:
-        yield platform
+    """One served, demo-seeded platform per stack for the whole session (few server starts).
+    Its Alipay server calls (refunds, queries) go to a fake gateway, ``.alipay``
+    (tests/alipay_gateway.py), holding the throwaway keys served_platform made for it."""
+    from alipay_gateway import FakeAlipay
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    base = tmp_path_factory.mktemp(f"console-{request.param}")
+    gateway = FakeAlipay(app_public_key=None, alipay_private_key=None, app_id="2021000000000000")
+    gateway.start()
+    try:
+        with serve_platform(request.param, base, {"ALIPAY_GATEWAY": gateway.url}) as platform:
+            gateway.app_public_key = load_pem_private_key((base / "app.key").read_bytes(), None).public_key()
+            gateway.alipay_private_key = load_pem_private_key((base / "alipay.key").read_bytes(), None)
+            platform.alipay = gateway  # type: ignore[attr-defined]
+            yield platform
+    finally:
+        gateway.stop()
 
 
 @pytest.fixture(scope="session")
