@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 DEMO_PASSWORD = "studyhub-demo"
-STEP_MS = 20_000  # one wait in a flow: generous for two shared cores, bounded all the same
+STEP_MS = 30_000  # one wait in a flow: generous for two shared cores, bounded all the same
 
 
 @pytest.fixture(scope="session", params=["embedded", "mysql"])
@@ -128,8 +128,10 @@ def login(console_server) -> Callable[..., None]:
         page.get_by_label("密码", exact=True).fill(password)
         page.get_by_label("验证码").fill(captcha_answer(console_server, page))
         page.get_by_role("button", name="登录").click()
+        signed_in, refused = page.get_by_test_id("current-user"), page.get_by_test_id("error")
+        signed_in.or_(refused).first.wait_for()
+        assert not refused.is_visible(), f"login as {username} refused: {refused.inner_text()}"
         page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
-        page.get_by_test_id("current-user").wait_for()
 
     return sign_in
 
