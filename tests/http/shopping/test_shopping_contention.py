@@ -1,6 +1,6 @@
 """Issue 15 on MariaDB: adding to the cart takes no gap lock (buyers adding the same commodity at
-once never deadlock), and placing an order costs a pinned number of statements, the contended
-stock row locked last."""
+once never deadlock), and placing an order costs a pinned number of statements (five), the
+contended stock row locked last."""
 
 from collections import Counter
 from contextlib import contextmanager
@@ -128,7 +128,7 @@ def place_directly(user, cart_ids, address):
     return run_in_transaction(lambda session: place_order(session, user, body))
 
 
-def test_an_order_is_six_statements_and_the_stock_row_is_locked_last(student):
+def test_an_order_is_five_statements_and_the_stock_row_is_locked_last(student):
     from studyhub.core import errors
 
     book, pen = make_commodity("书", stock=5), make_commodity("笔", stock=5)
@@ -137,29 +137,29 @@ def test_an_order_is_six_statements_and_the_stock_row_is_locked_last(student):
     one_line = [make_cart_row(student, book)]
     with statements() as sent:
         place_directly(student, one_line, address)
-    # address, lines, claim the cart rows, the order, the stock, the goods (then COMMIT)
-    assert [s.split(" ")[0] for s in sent] == ["SELECT", "SELECT", "DELETE", "INSERT", "UPDATE", "INSERT"], sent
-    assert sent[4].startswith("UPDATE commodities") and sent[5].startswith("INSERT INTO order_goods")
+    # address and lines in one read, claim the cart rows, the order, the stock, the goods (then COMMIT)
+    assert [s.split(" ")[0] for s in sent] == ["SELECT", "DELETE", "INSERT", "UPDATE", "INSERT"], sent
+    assert sent[3].startswith("UPDATE commodities") and sent[4].startswith("INSERT INTO order_goods")
 
     two_lines = [make_cart_row(student, pen, 2), make_cart_row(student, book, 2)]
     with statements() as sent:
         place_directly(student, two_lines, address)
     updates = [s for s in sent if s.startswith("UPDATE commodities")]
-    assert len(sent) == 7 and len(updates) == 2  # one more UPDATE per line, nothing else
-    assert sent.index(updates[0]) == 4 and sent[-1].startswith("INSERT INTO order_goods")
+    assert len(sent) == 6 and len(updates) == 2  # one more UPDATE per line, nothing else
+    assert sent.index(updates[0]) == 3 and sent[-1].startswith("INSERT INTO order_goods")
     assert commodity_state(book) == (2, 3) and commodity_state(pen) == (3, 2)
 
-    # short of stock as read: refused after the two reads, nothing written or locked
+    # short of stock as read: refused after the one read, nothing written or locked
     short = [make_cart_row(student, pen, 4)]
     with statements() as sent, pytest.raises(errors.Invalid) as refused:
         place_directly(student, short, address)
     assert refused.value.code == "insufficient_stock"
-    assert [s.split(" ")[0] for s in sent] == ["SELECT", "SELECT"], sent
+    assert [s.split(" ")[0] for s in sent] == ["SELECT"], sent
     assert commodity_state(pen) == (3, 2)
 
 
-def test_a_request_placing_an_order_adds_six_statements_to_the_callers_lookup(client, student):
-    """Through the front door: the rule's six statements beside what every authenticated call
+def test_a_request_placing_an_order_adds_five_statements_to_the_callers_lookup(client, student):
+    """Through the front door: the rule's five statements beside what every authenticated call
     costs (the caller's lookup: all an empty cart's refusal issues)."""
     api = client.as_user(student)
     address = make_address(student)
@@ -170,4 +170,4 @@ def test_a_request_placing_an_order_adds_six_statements_to_the_callers_lookup(cl
     with statements() as sent:
         response = api.post("/api/shopping/orders", json={"cart": [row], "address": address, "pay_method": 1})
     assert response.status_code == 201, response.text
-    assert len(sent) == len(baseline) + 6, sent
+    assert len(sent) == len(baseline) + 5, sent

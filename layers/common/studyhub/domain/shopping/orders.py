@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Table, bindparam, insert, select
+from sqlalchemy import Row, Select, Table, and_, bindparam, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Connection, CursorResult
@@ -146,29 +146,17 @@ _orders = cast(Table, Order.__table__)
 _goods = cast(Table, OrderGoods.__table__)
 _province, _city, _district = _areas.alias("province"), _areas.alias("city"), _areas.alias("district")
 
-_ADDRESS = (
+# One read for every check: the address (its area names joined) and, outer-joined to it, the
+# caller's cart rows with their commodities. No row: not the caller's address; one row of NULL
+# lines: no cart row. (Sorted here, not by an ORDER BY: MariaDB would sort in a temporary table.)
+_ADDRESS_AND_LINES = (
     select(
-        _province.c.name,
-        _city.c.name,
-        _district.c.name,
+        _province.c.name.label("province"),
+        _city.c.name.label("city"),
+        _district.c.name.label("district"),
         _addresses.c.place,
         _addresses.c.receiver,
         _addresses.c.mobile,
-    )
-    .select_from(
-        _addresses.join(_province, _province.c.id == _addresses.c.province_id)
-        .join(_city, _city.c.id == _addresses.c.city_id)
-        .join(_district, _district.c.id == _addresses.c.district_id)
-    )
-    .where(
-        _addresses.c.id == bindparam("address_id"),
-        _addresses.c.user_id == bindparam("user_id"),
-        _addresses.c.is_delete.is_(False),
-    )
-)
-# the lines in commodity-id order: the order every transaction takes the stock rows in
-_LINES = (
-    select(
         _carts.c.commodity_id,
         _commodities.c.name,
         _carts.c.number,
@@ -176,9 +164,20 @@ _LINES = (
         _commodities.c.stock,
         _commodities.c.is_delete,
     )
-    .select_from(_carts.join(_commodities, _commodities.c.id == _carts.c.commodity_id))
-    .where(_carts.c.id.in_(bindparam("cart_ids", expanding=True)), _carts.c.user_id == bindparam("user_id"))
-    .order_by(_carts.c.commodity_id)
+    .select_from(
+        _addresses.join(_province, _province.c.id == _addresses.c.province_id)
+        .join(_city, _city.c.id == _addresses.c.city_id)
+        .join(_district, _district.c.id == _addresses.c.district_id)
+        .outerjoin(
+            _carts.join(_commodities, _commodities.c.id == _carts.c.commodity_id),
+            and_(_carts.c.id.in_(bindparam("cart_ids", expanding=True)), _carts.c.user_id == _addresses.c.user_id),
+        )
+    )
+    .where(
+        _addresses.c.id == bindparam("address_id"),
+        _addresses.c.user_id == bindparam("user_id"),
+        _addresses.c.is_delete.is_(False),
+    )
 )
 _CLAIM_CART = sql_delete(_carts).where(
     _carts.c.id.in_(bindparam("cart_ids", expanding=True)), _carts.c.user_id == bindparam("user_id")
@@ -243,8 +242,9 @@ def place_order(session: Session, caller: Caller, body: OrderIn) -> dict[str, An
     """Place an order from cart rows (API.md §6): every check first, without a lock; the
     contended stock rows are locked last, and held only through the goods' insert and COMMIT.
 
-    1. read the address and the lines (joined with their commodities) and check everything:
-       ownership, deleted commodities, the stock as read, the totals; a refusal here wrote nothing;
+    1. one read (the address, its area names, the cart rows joined with their commodities), then
+       every check: ownership, deleted commodities, the stock as read, the totals; a refusal here
+       wrote and locked nothing;
     2. delete the cart rows: a double submit waits on them here, then finds them gone (400);
     3. insert the order (a fresh id on a collision: a duplicate key aborts only that statement);
     4. per line, in commodity-id order (every transaction locks the stock rows in the same order:
@@ -260,10 +260,13 @@ def place_order(session: Session, caller: Caller, body: OrderIn) -> dict[str, An
         raise errors.Invalid.field("cart", "请选择要结算的购物车商品。", code="empty_cart")
     conn = session.connection()
     user_id = caller.id
-    address = conn.execute(_ADDRESS, {"address_id": body.address, "user_id": user_id}).first()
-    if address is None:
+    rows = conn.execute(
+        _ADDRESS_AND_LINES, {"address_id": body.address, "user_id": user_id, "cart_ids": cart_ids}
+    ).all()
+    if not rows:
         raise errors.Invalid.field("address", "收货地址不存在。", code="invalid_address")
-    lines = _checked_lines(conn, user_id, cart_ids)
+    address = address_text(rows[0].province, rows[0].city, rows[0].district, *rows[0][3:6])
+    lines = _checked_lines(rows, len(cart_ids))
     total_count = sum(line.number for line in lines)
     total_amount = sum((line.price * line.number for line in lines), Decimal("0.00")).quantize(Decimal("0.01"))
     if total_amount > MAX_PRICE:
@@ -274,7 +277,7 @@ def place_order(session: Session, caller: Caller, body: OrderIn) -> dict[str, An
     claimed = conn.execute(_CLAIM_CART, {"cart_ids": cart_ids, "user_id": user_id})
     if cast("CursorResult[Any]", claimed).rowcount != len(cart_ids):
         raise _no_such_cart()  # a concurrent submit of the same rows got there first
-    order = _insert_order(conn, user_id, address_text(*address), total_count, total_amount, body.pay_method)
+    order = _insert_order(conn, user_id, address, total_count, total_amount, body.pay_method)
     _take_stock(conn, lines)
     conn.execute(
         _INSERT_GOODS,
@@ -291,16 +294,16 @@ def place_order(session: Session, caller: Caller, body: OrderIn) -> dict[str, An
     return serialize(order, lines)
 
 
-def _checked_lines(conn: Connection, user_id: int, cart_ids: list[int]) -> list[GoodsLine]:
-    """The caller's cart rows as order lines, in commodity-id order; 400 unless every row is
-    theirs, of a commodity still for sale, and covered by its stock as read."""
-    rows = conn.execute(_LINES, {"cart_ids": cart_ids, "user_id": user_id}).all()
-    if len(rows) != len(cart_ids) or any(row.is_delete for row in rows):  # a deleted commodity's row left the cart
-        raise _no_such_cart()
-    for row in rows:
+def _checked_lines(rows: Sequence[Row[*tuple[Any, ...]]], wanted: int) -> list[GoodsLine]:
+    """The cart rows read as order lines; 400 unless all ``wanted`` rows are the caller's, of a
+    commodity still for sale, and covered by its stock as read."""
+    if rows[0].commodity_id is None or len(rows) != wanted or any(row.is_delete for row in rows):
+        raise _no_such_cart()  # none, some missing, or a deleted commodity's row (it left the cart)
+    ordered = sorted(rows, key=lambda row: row.commodity_id)  # the order every transaction locks stock in
+    for row in ordered:
         if row.stock < row.number:  # short as read: refused before any write or lock
             raise _short_of_stock(row.name)
-    return [GoodsLine(row.commodity_id, row.name, row.number, row.price) for row in rows]
+    return [GoodsLine(row.commodity_id, row.name, row.number, row.price) for row in ordered]
 
 
 def _take_stock(conn: Connection, lines: list[GoodsLine]) -> None:
