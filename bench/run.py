@@ -4,9 +4,9 @@
                         [--processes N] [--no-embedded] [--no-cold-start] [--no-write]
 
 Server scenarios run against ``studyhub serve`` in a subprocess (users, work, community and shopping;
-no job worker) on MariaDB + Redis (a private database, dropped afterwards) with one process and,
-where Nginx is installed, with ``--processes N`` (default: the CPU count); the full run also
-serves the embedded stack (SQLite + embedded cache). Each scenario is driven by ``--clients``
+no job worker) on MariaDB + Redis (a private database, dropped afterwards) with one process and
+with ``--processes N`` (default: the CPU count, ``studyhub serve``'s own default); the full run
+also serves the embedded stack (SQLite + embedded cache) both ways. Each scenario is driven by ``--clients``
 (32) threads on keep-alive connections for a fixed window:
 
 - **topics**: ``GET /api/work/topics?page=1&size=10`` as a student (a few thousand topics under a
@@ -183,8 +183,7 @@ class Server:
         for name in ("users", "work", "community", "shopping"):
             args += ["--function", name]
         args += ["--no-jobs", "--no-migrate"]
-        if processes > 1:
-            args += ["--processes", str(processes), "--worker-port-base", "0"]
+        args += ["--processes", str(processes)]  # N servers on the one port, as serve runs by default
         self.proc = subprocess.Popen(args, env=env, cwd=var_dir, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -660,7 +659,11 @@ def write_readme(text: str, report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short windows, MariaDB with one process: under a minute")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short windows, MariaDB only (one process and --processes N): about a minute",
+    )
     parser.add_argument("--mysql", default=os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306"))
     parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="the multi-process run's count")
@@ -677,14 +680,12 @@ def main(argv: list[str] | None = None) -> int:
     args.seconds = args.seconds or (2.0 if args.quick else 8.0)
     args.rounds = args.rounds or (2 if args.quick else 5)
     args.logins = 100000
-    multi = [] if args.quick or args.processes < 2 or not shutil.which("nginx") else [args.processes]
-    if not args.quick and not shutil.which("nginx"):
-        print("nginx not found: the --processes run is left out (apt-get install nginx)", file=sys.stderr)
+    multi = [] if args.processes < 2 else [args.processes]
 
     load = os.getloadavg()
     stacks = [run_stack("mariadb", args, [1, *multi])]
     if not args.quick and not args.no_embedded:
-        stacks.append(run_stack("embedded", args, [1]))
+        stacks.append(run_stack("embedded", args, [1, *multi]))
     report: dict[str, Any] = {
         "what": __doc__.split("\n\n")[1],
         "measured_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
