@@ -44,6 +44,7 @@ from studyhub.http import (
     page_window,
     paginate,
 )
+from studyhub.http.pagination import paginate_rows
 from studyhub.http.params import text_param
 
 # Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
@@ -115,15 +116,12 @@ def topic_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(topics.create(req.session, caller, req.parse(TopicIn)))
-    return paginate(
-        req,
-        topics.list_query(
-            caller,
-            label_id=int_param(req.query, "label", low=1),
-            topic_type=int_param(req.query, "type", low=0, high=4),
-        ),
-        lambda rows: topics.serialize_page(req.session, caller, rows),
+    rows, count, params = topics.list_query(
+        caller,
+        label_id=int_param(req.query, "label", low=1),
+        topic_type=int_param(req.query, "type", low=0, high=4),
     )
+    return paginate_rows(req, rows, lambda page: topics.serialize_rows(caller, page), count_stmt=count, params=params)
 
 
 @api.route("/work/topics/search", summary="题目全文搜索", query=TopicSearch, paginated=True, response=TopicPublic)
@@ -149,7 +147,7 @@ def topic_search(req: Req):
 def topic_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
-        return topics.serialize_one(req.session, caller, topics.visible_topic(req.session, caller, id))
+        return topics.detail(req.session, caller, id)
     if req.method == "DELETE":
         topics.delete(req.session, caller, id)
         return NoContent()

@@ -105,6 +105,7 @@ def paginate_rows(
     serialize: Callable[[Sequence[Any]], list[dict[str, Any]]],
     *,
     count_stmt: Any = None,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``paginate`` for a Core ``select()`` of columns (no ORM entities, so no per-row identity
     map or attribute instrumentation): ``serialize`` gets the page's ``Row`` tuples, read by
@@ -113,7 +114,8 @@ def paginate_rows(
     The statements run on the session's connection, in its transaction, past the ORM's execute
     path. ``count_stmt`` (a ``select(func.count())`` over the same FROM and WHERE) spares the
     database the derived table of the default ``SELECT count(*) FROM (stmt)``; when given, the
-    caller keeps the two filters in one place.
+    caller keeps the two filters in one place. ``params`` fill both statements' ``bindparam()``s:
+    a statement built once with them (and so its cache key, computed once) serves every request.
     """
     from sqlalchemy import func, select
 
@@ -121,6 +123,6 @@ def paginate_rows(
     conn = req.session.connection()
     if count_stmt is None:
         count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-    count = conn.execute(count_stmt).scalar() or 0
-    rows = conn.execute(stmt.offset(offset).limit(limit)).all() if count else []
+    count = conn.execute(count_stmt, params).scalar() or 0
+    rows = conn.execute(stmt.offset(offset).limit(limit), params).all() if count else []
     return page_of(req, count, serialize(rows), offset, limit, style)

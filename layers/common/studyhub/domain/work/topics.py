@@ -4,9 +4,11 @@ superuser changes or deletes them. What a student may see is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from studyhub.clients.queue import enqueue
@@ -15,13 +17,32 @@ from studyhub.core import errors
 from studyhub.core.times import isoformat
 from studyhub.domain.access import Caller, require_owner_or_superuser, require_teacher
 from studyhub.domain.work.task_names import INDEX_TOPIC
-from studyhub.domain.work.visibility import sees_answers, sees_exam_topics, visible_topics
+from studyhub.domain.work.visibility import sees_answers, sees_exam_topics, visible_topic_columns, visible_topics
 from studyhub.models.work import Label, Topic
 
 from .schemas import TopicIn, TopicPatch
 
+_T = Topic.__table__.c
+# What a topic's JSON reads, and its label's name: the list and the detail read these as Core rows
+# (no ORM entity per row, issue 15), which ``serialize`` reads by name as it reads a ``Topic``.
+ROW_COLUMNS = (
+    _T.id,
+    _T.subject,
+    _T.type,
+    _T.score,
+    _T.description,
+    _T.answer,
+    _T.label_id,
+    _T.user_id,
+    _T.create_time,
+    _T.update_time,
+    Label.__table__.c.name.label("label_name"),
+)
 
-def serialize(topic: Topic, label_name: str | None, *, with_answer: bool, subject: str | None = None) -> dict[str, Any]:
+
+def serialize(
+    topic: Topic | Row[Any], label_name: str | None, *, with_answer: bool, subject: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": topic.id,
         "subject": topic.subject if subject is None else subject,
@@ -56,13 +77,46 @@ def serialize_one(session: Session, caller: Caller, topic: Topic) -> dict[str, A
     return serialize_page(session, caller, [topic])[0]
 
 
-def list_query(caller: Caller, *, label_id: int | None = None, topic_type: int | None = None) -> Select[Topic]:
-    stmt = visible_topics(caller)
-    if label_id is not None:
-        stmt = stmt.where(Topic.label_id == label_id)
-    if topic_type is not None:
-        stmt = stmt.where(Topic.type == topic_type)
-    return stmt.order_by(Topic.update_time.desc(), Topic.id.desc())
+def serialize_rows(caller: Caller, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """Rows of ``ROW_COLUMNS``: the label's name is in each row, no further query."""
+    with_answer = sees_answers(caller)
+    return [serialize(row, row.label_name, with_answer=with_answer) for row in rows]
+
+
+@cache
+def _list_statements(include_exam: bool, by_label: bool, by_type: bool) -> tuple[Any, Any]:
+    """The page (newest first) and count statements of one shape of list, built once: the filter
+    values are bound parameters, so each request reuses the statements and their cache keys."""
+    rows = visible_topic_columns(*ROW_COLUMNS, include_exam=include_exam)
+    count = visible_topic_columns(func.count(), include_exam=include_exam)
+    if by_label:
+        rows, count = (s.where(_T.label_id == bindparam("label_id")) for s in (rows, count))
+    if by_type:
+        rows, count = (s.where(_T.type == bindparam("topic_type")) for s in (rows, count))
+    return rows.order_by(_T.update_time.desc(), _T.id.desc()), count
+
+
+def list_query(
+    caller: Caller, *, label_id: int | None = None, topic_type: int | None = None
+) -> tuple[Any, Any, dict[str, Any]]:
+    """``(page statement, count statement, their parameters)`` over the same visible, filtered
+    topics: rows of ``ROW_COLUMNS`` newest first, and their count without a derived table."""
+    rows, count = _list_statements(sees_exam_topics(caller), label_id is not None, topic_type is not None)
+    return rows, count, {"label_id": label_id, "topic_type": topic_type}
+
+
+@cache
+def _detail_statement(include_exam: bool) -> Any:
+    return visible_topic_columns(*ROW_COLUMNS, include_exam=include_exam).where(_T.id == bindparam("topic_id"))
+
+
+def detail(session: Session, caller: Caller, topic_id: int) -> dict[str, Any]:
+    """One visible topic's JSON from one Core row; 404 as for any topic ``caller`` may not see."""
+    statement = _detail_statement(sees_exam_topics(caller))
+    row = session.connection().execute(statement, {"topic_id": topic_id}).first()
+    if row is None:
+        raise errors.NotFound("题目不存在")
+    return serialize_rows(caller, [row])[0]
 
 
 def visible_topic(session: Session, caller: Caller, topic_id: int) -> Topic:
