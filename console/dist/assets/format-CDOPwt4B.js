@@ -1,0 +1,1 @@
+const r=new Intl.DateTimeFormat("zh-CN",{year:"numeric",month:"2-digit",day:"2-digit",hour:"2-digit",minute:"2-digit",hour12:!1});function n(t){if(!t)return"—";const i=new Date(t);return Number.isNaN(i.getTime())?t:r.format(i)}function e(t){return t==null||t===""?"—":`¥${Number(t).toFixed(2)}`}export{e as a,n as f};
