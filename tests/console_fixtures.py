@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    "--lang=zh-CN",  # the browser's own words (a file input's button) in Chinese too
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -143,7 +144,8 @@ def shot(console_server) -> Callable[[object, str], Path]:
         width = (page.viewport_size or DESKTOP)["width"]
         suffix = "" if name.endswith(("-desktop", "-phone")) else ("-phone" if width < 600 else "-desktop")
         path = SCREENSHOTS / f"{console_server.stack}-{name}{suffix}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # a menu still sliding shut is fast-forwarded, spinners stopped: the page as it settles
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
         return path
 
     return take
