@@ -40,8 +40,8 @@ def serve(
     """``processes``: server processes on the one port (``local/prefork.py``), each with ``threads``
     threads and as many database connections. ``sockets``: already listening sockets to serve on
     instead of ``host:port`` (the cluster binds its workers' ports itself, ``local/cluster.py``).
-    ``per_client_connections``: the most connections one client address holds at once, per process
-    (None behind Nginx: every connection is Nginx's). ``show_banner``: print where the API and its
+    ``per_client_connections``: the most connections one client address holds at once, over all the
+    processes (None behind Nginx: every connection is Nginx's). ``show_banner``: print where the API and its
     docs are and how to start; ``verbose``: keep Celery's own start-up banners. The exit status."""
     from studyhub.core import db
     from studyhub.core.config import get_settings
@@ -53,6 +53,7 @@ def serve(
     db.size_pool(threads)
     _exit_on_sigterm()
     listening = sockets
+    per_client_connections = _share(per_client_connections, processes)
     if processes > 1 and not sockets:
         from .prefork import bind
 
@@ -104,6 +105,11 @@ def serve(
         for sock in listening or []:
             if sockets is None:
                 sock.close()
+
+
+def _share(cap: int | None, processes: int) -> int | None:
+    """Each process counts only its own connections: a share each keeps one client's total at the cap."""
+    return None if cap is None else -(-cap // max(1, processes))
 
 
 def _print_banner(host: str, port: int, app: Any) -> None:
