@@ -99,8 +99,9 @@ def test_login_shows_the_apis_errors_and_lands_on_the_roles_home(console_server,
     login(phone, "student1")
     assert "学生" in phone.get_by_test_id("current-role").inner_text()
     menu = phone.get_by_role("navigation", name="主菜单")
-    assert not menu.get_by_role("link", name="个人资料").is_visible() or not menu.is_visible() or _offscreen(menu)
+    assert _offscreen(menu)  # a drawer on a phone, shut
     phone.get_by_test_id("menu-toggle").click()
+    phone.wait_for_function("() => document.getElementById('main-menu').getBoundingClientRect().left >= 0")
     menu.get_by_role("link", name="个人资料").click()
     phone.get_by_role("heading", name="个人资料").wait_for()
     shot(phone, "student-profile")
@@ -129,6 +130,29 @@ def test_password_change_signs_out_everywhere_and_the_new_one_works(console_serv
     page.get_by_text("密码已修改").wait_for()
     login(page, username, "second-pass-123")
     assert page.get_by_test_id("current-user").inner_text() == username
+
+
+def test_avatar_upload_shows_a_preview_and_its_progress(console_server, desktop, login, shot, tmp_path):
+    from PIL import Image
+
+    page, url = desktop, console_server.url
+    username, password = new_user(console_server, [2])
+    picture = tmp_path / "me.png"
+    Image.new("RGB", (64, 64), (31, 111, 92)).save(picture)
+    login(page, username, password)
+    page.goto(f"{url}/profile")
+    page.get_by_label("选择图片").set_input_files(str(picture))
+    preview = page.get_by_test_id("avatar-preview")
+    assert (preview.get_attribute("src") or "").startswith("blob:")  # shown before it is sent
+    page.get_by_role("button", name="上传头像").click()
+    page.get_by_text("头像已更新").wait_for()
+    assert page.get_by_test_id("progress").get_attribute("aria-valuenow") == "100"
+    header = page.locator(".who img")
+    header.wait_for()
+    stored = header.get_attribute("src") or ""
+    assert "/api/media/" in stored
+    assert httpx.get(stored if stored.startswith("http") else url + stored, timeout=30).status_code == 200
+    shot(page, "profile-avatar")
 
 
 def test_an_address_through_the_area_pickers(console_server, desktop, login, shot):
