@@ -39,9 +39,8 @@ def test_operator_creates_deactivates_and_reactivates_staff_and_uploads_an_image
     row.get_by_role("button", name="停用").click()
     page.get_by_test_id("notice").filter(has_text=f"已停用 {username}").wait_for()
     row.wait_for(state="detached")
-    with httpx.Client(
-        base_url=console_server.api, headers={"Authorization": f"Bearer {console_server.token('admin')}"}
-    ) as admin:
+    token = page.evaluate("localStorage.getItem('studyhub.token')")  # admin's, from the console
+    with httpx.Client(base_url=console_server.api, headers={"Authorization": f"Bearer {token}"}) as admin:
         found = admin.get("/users/users", params={"search": username, "is_active": "false"}).json()["results"]
         assert [u["is_active"] for u in found] == [False]
 

@@ -15,12 +15,14 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "console"
 
 
-def _ids(platform) -> dict[str, int]:
+def _ids(platform, token: str) -> dict[str, int]:
     """Ids the detail pages need: the demo class, a topic, teacher1's demo paper and homework."""
-    headers = {"Authorization": f"Bearer {platform.token('teacher1')}"}
+    headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=platform.api, headers=headers, timeout=30) as teacher:
         klass = next(c for c in teacher.get("/school/classes").json()["results"] if c["name"] == "Python 一班")
         topic = next(t for t in teacher.get("/work/topics", params={"size": 100}).json()["results"] if t["type"] == 1)
@@ -52,8 +54,10 @@ def _keep(platform, path: Path) -> None:
         shutil.copyfile(path, DOCS / path.name.removeprefix(f"{platform.stack}-"))
 
 
-def test_every_teacher_and_operator_page_opens_and_is_photographed(console_server, desktop, phone, login, shot):
-    url, ids = console_server.url, _ids(console_server)
+def test_every_teacher_and_operator_page_opens_and_is_photographed(console_server, desktop, login, shot):
+    url, page = console_server.url, desktop
+    login(page, "teacher1")
+    ids = _ids(console_server, page.evaluate("localStorage.getItem('studyhub.token')"))
     teacher_pages = [
         ("teacher-classes", "/teacher/classes", "班级与学生"),
         ("teacher-class", f"/teacher/classes/{ids['class']}", "Python 一班"),
@@ -74,19 +78,20 @@ def test_every_teacher_and_operator_page_opens_and_is_photographed(console_serve
     phone_pages = {"teacher-class", "teacher-topic-editor", "teacher-stats", "operator-orders", "operator-health"}
 
     for who, pages in (("teacher1", teacher_pages), ("admin", operator_pages)):
-        for page in (desktop, phone):
-            if who == "admin":  # the teacher signs out first
-                page.get_by_test_id("logout").click()
-                page.wait_for_url("**/login**")
+        if who == "admin":  # the teacher signs out first
+            page.get_by_test_id("logout").click()
+            page.wait_for_url("**/login**")
             login(page, who)
         for name, path, heading in pages:
-            _visit(desktop, url + path, heading)
+            page.set_viewport_size(DESKTOP)
+            _visit(page, url + path, heading)
             if name == "operator-health":  # every group of the discovery document, each healthy
-                desktop.get_by_test_id("health-row").nth(4).wait_for()
-                assert desktop.get_by_test_id("health-row").filter(has_text="正常").count() == 5
+                page.get_by_test_id("health-row").nth(4).wait_for()
+                assert page.get_by_test_id("health-row").filter(has_text="正常").count() == 5
             if name == "teacher-topic-editor":  # the preview shows the options the subject holds
-                assert desktop.get_by_test_id("topic-preview").get_by_role("checkbox").count() == 4
-            _keep(console_server, shot(desktop, name))
-            if name in phone_pages:
-                _visit(phone, url + path, heading)
-                _keep(console_server, shot(phone, name))
+                assert page.get_by_test_id("topic-preview").get_by_role("checkbox").count() == 4
+            _keep(console_server, shot(page, name))
+            if name in phone_pages:  # the same page at a phone's width: the layout is what changes
+                page.set_viewport_size(PHONE)
+                page.get_by_role("heading", name=heading, level=1).wait_for()
+                _keep(console_server, shot(page, name))
