@@ -34,6 +34,12 @@ TYPES = {
     "json": "application/json; charset=utf-8",
     "txt": "text/plain; charset=utf-8",
 }
+# The page runs only its own scripts and talks only to its own origin; images may come from the
+# storage's public URLs (S3, PUBLIC_BASE_URL) and from the page itself (previews: blob:).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https: http:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
 COMPRESSIBLE = {"html", "js", "css", "svg", "json", "txt"}
 MISSING_BUILD = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>StudyHub</title></head>
@@ -91,7 +97,9 @@ class ConsoleFiles:
         if not index.is_file():
             body = MISSING_BUILD.format(root=self.root).encode()
             return GatewayResponse(404, [("Content-Type", TYPES["html"]), ("Cache-Control", "no-cache")], body)
-        return self._file(index, "no-cache", accept_encoding)
+        page = self._file(index, "no-cache", accept_encoding)
+        page.headers.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        return page
 
     @staticmethod
     def _inside(name: str, base: Path) -> Path | None:

@@ -143,6 +143,9 @@ def _static_site(root: Path) -> list[str]:
     (never cached, so a deployment shows at once), hashed assets cached for a year. A missing
     asset is the JSON 404, not the HTML page under a script's name."""
     directory = _nginx_path(root)
+    from .console import CONTENT_SECURITY_POLICY
+
+    csp = f'add_header Content-Security-Policy "{CONTENT_SECURITY_POLICY}" always;'
     return [
         "    location / {",
         f"        root {directory};",
@@ -168,6 +171,7 @@ def _static_site(root: Path) -> list[str]:
         "    location = /index.html {",
         f"        root {directory};",
         '        add_header Cache-Control "no-cache" always;',
+        f"        {csp}",
         f"        {NOSNIFF_HEADER}",
         "        error_page 404 = @not_found;",
         "        error_page 405 = @not_allowed;",

@@ -6,7 +6,7 @@ Fixtures:
 - ``console_server``: the served platform (``tests/served_platform.py``: ``.url``, ``.api``,
   ``.cli(...)``, ``.token(user)``, ``.stack``), one per stack for the whole session;
 - ``desktop`` (1280×800) and ``phone`` (390×844, touch): a fresh page each (no one signed in);
-  an uncaught script error on the page fails the test;
+  an uncaught script error or a Content-Security-Policy refusal on the page fails the test;
 - ``login(page, username, password="studyhub-demo")``: through the login page, the captcha's
   answer read with ``studyhub captcha-answer`` (development only: it reads the server's cache);
 - ``shot(page, name)``: a full-page screenshot in ``var/screenshots/<stack>-<name>-<width>.png``
@@ -93,6 +93,15 @@ def _page(browser, **options):
     page.set_default_timeout(STEP_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # what the page's Content-Security-Policy refused (local/console.py) is a bug of the page too
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     return context, page, errors
 
 

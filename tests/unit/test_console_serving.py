@@ -23,6 +23,7 @@ def test_static_root_alone_is_the_shipped_console():
     assert result.exit_code == 0, result.output
     assert f"root {CONSOLE_DIST};" in result.output
     assert "gzip on;" in result.output and "application/javascript" in result.output
+    assert "add_header Content-Security-Policy \"default-src 'self';" in result.output
 
 
 def test_static_root_with_a_directory_serves_that_one(tmp_path: Path):

@@ -31,6 +31,8 @@ def test_a_browser_gets_the_console_page(client, path):
     assert response.headers["cache-control"] == "no-cache"  # a new deployment shows at once
     assert response.content == (CONSOLE_DIST / "index.html").read_bytes()
     assert response.headers["x-content-type-options"] == "nosniff"
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
 
 
 def test_assets_are_immutable_typed_and_gzipped(client):
