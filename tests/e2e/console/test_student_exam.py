@@ -25,9 +25,14 @@ ANSWERS = {
 }
 
 
+TOKENS: dict[tuple[str, str], str] = {}  # one `studyhub token` run (a process start) per user and server
+
+
 def _client(platform, username: str) -> httpx.Client:
-    token = platform.token(username)
-    return httpx.Client(base_url=platform.api, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    key = (platform.url, username)
+    if key not in TOKENS:
+        TOKENS[key] = platform.token(username)
+    return httpx.Client(base_url=platform.api, headers={"Authorization": f"Bearer {TOKENS[key]}"}, timeout=30)
 
 
 def _exam(platform) -> dict:
