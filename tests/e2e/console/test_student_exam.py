@@ -2,7 +2,8 @@
 and assigns it to the demo class as an exam through the API; student1 signs in, opens it from
 "我的作业", answers each type with its own input, refreshes the page mid-exam and finds every
 answer (the server's draft and the last, not yet saved one from localStorage), hands it in and
-reads its result. Screenshots at desktop and phone widths."""
+reads its result. On a phone, student2 clears a mistake from its book and opens today's practice.
+Screenshots at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -144,11 +145,23 @@ def test_student_takes_an_exam_survives_a_refresh_and_sees_its_result(console_se
     page.get_by_test_id("assignment-row").filter(has_text=exam["title"]).get_by_role("link", name="查看成绩").click()
     page.wait_for_url(result_url)
 
-    # on a phone: the result and the assignments read as well
-    login(phone, "student1")
-    phone.goto(result_url)
-    phone.get_by_test_id("score").wait_for()
-    shot(phone, "student-exam-result")
+    # on a phone, student2 (the demo homework left it mistakes): the mistake book loses one it
+    # removes, today's practice and the assignments read as well
+    login(phone, "student2")
+    phone.goto(f"{console_server.url}/student/mistakes")
+    mistakes = phone.get_by_test_id("mistake-row")
+    mistakes.first.wait_for()
+    before = mistakes.count()
+    assert before >= 3  # its wrong answers of the demo homework
+    gone = mistakes.first.locator("p").first.inner_text()
+    phone.once("dialog", lambda dialog: dialog.accept())
+    mistakes.first.get_by_role("button", name="移出错题本").click()
+    phone.get_by_test_id("mistake-row").filter(has_text=gone).wait_for(state="detached")
+    assert mistakes.count() == before - 1
+    shot(phone, "student-mistakes")
+    phone.goto(f"{console_server.url}/student/practice")
+    phone.locator("[data-testid=practice-list] li, p.empty").first.wait_for()
+    shot(phone, "student-practice")
     phone.goto(f"{console_server.url}/student/assignments")
     phone.get_by_test_id("assignment-list").wait_for()
     shot(phone, "student-assignments")
