@@ -16,13 +16,16 @@ also serves the embedded stack (SQLite + embedded cache) both ways. Each scenari
 - **login**: ``POST /api/users/login``, each with a fresh captcha whose answer is put in the cache
   beforehand (as ``studyhub captcha-answer`` reads it);
 - **order rush**: 100 buyers for a stock of 30 (bench/orders.py's arrangement), ``--clients`` at
-  once, several rounds; checked: exactly 30 orders, never oversold, no 5xx.
+  once, several rounds; checked: exactly 30 orders, never oversold, no 5xx; the deadlock retries
+  during the rush counted from the server's log (``core.db``'s "transaction retry" warnings).
 
 The **floor** of each request is measured in the same run: a raw PyMySQL loop, ``--clients``
 threads with a connection each, issuing the very statements the route issued (captured once with
 SQLAlchemy's ``before_cursor_execute`` through the front door in this process) and a ``COMMIT``;
 login adds the argon2 check, the area read the Redis ``GET`` it is served from. The order's
-floor replays its statements and rolls back (the stock row stays the contended lock).
+floor replays the rush's mix (of every 100 buyers, 30 replay a placed order's statements with a
+fresh order id, 70 a refused one's), each rolled back so the stock row stays the contended lock;
+the placed replay's cart DELETE finds its row gone (the captured order took it).
 
 Reported per scenario: req/s, p50/p99 in ms, the server's CPU per request (utime + stime of the
 server's process tree from ``/proc`` over the measured window; for the floor, the loop's own
@@ -176,6 +179,7 @@ class Http:
 
 class Server:
     def __init__(self, env: dict[str, str], var_dir: Path, processes: int) -> None:
+        self.env = env
         self.port = orders.free_port()
         self.log_path = var_dir / f"serve-{processes}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -280,12 +284,12 @@ class Capture:
         from local.frontdoor import FrontDoor
 
         self.door = FrontDoor(["users", "work", "community", "shopping"])
-        self.statements: list[tuple[str, Any]] | None = None
+        self.statements: list[tuple[str, Any, bool]] | None = None
         event.listen(Engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if self.statements is not None:
-            self.statements.append((statement, parameters))
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if self.statements is not None:  # ``many``: an executemany (one multi-row INSERT on PyMySQL)
+            self.statements.append((statement, parameters, many))
 
     def of(self, method: str, path: str, *, token: str | None = None, body: dict | None = None) -> list:
         headers = {"accept": "application/json", "content-type": "application/json"}
@@ -315,9 +319,30 @@ def raw_connection(url: str) -> Any:
     )
 
 
+def replay(cursor: Any, statements: list[tuple[str, Any, bool]], values: dict[Any, Any] | None = None) -> list[int]:
+    """Run captured statements on a PyMySQL cursor, each parameter equal to a key of ``values``
+    replaced by its value; the row count of each."""
+
+    def swap(parameters: Any) -> Any:
+        if not values:
+            return parameters
+        if isinstance(parameters, dict):
+            return {k: values.get(v, v) if isinstance(v, str) else v for k, v in parameters.items()}
+        return [swap(one) for one in parameters]
+
+    counts = []
+    for statement, parameters, many in statements:
+        if many:
+            counts.append(cursor.executemany(statement, swap(parameters)))
+        else:
+            counts.append(cursor.execute(statement, swap(parameters)))
+            cursor.fetchall()
+    return counts
+
+
 def floor(
     url: str,
-    statements: list[tuple[str, Any]],
+    statements: list[tuple[str, Any, bool]],
     clients: int,
     seconds: float,
     *,
@@ -328,9 +353,7 @@ def floor(
 
     def work(conn: Any) -> bool:
         with conn.cursor() as cursor:
-            for statement, parameters in statements:
-                cursor.execute(statement, parameters)
-                cursor.fetchall()
+            replay(cursor, statements)
         conn.rollback() if rollback else conn.commit()
         if extra:
             extra()
@@ -398,6 +421,7 @@ def order_rush(server: Server, args: argparse.Namespace) -> dict:
     buyers = args._buyers
     results: list[tuple[int, str, float]] = []
     wall_total, violations, commodity = 0.0, [], None
+    retries_before = deadlock_retries(server)
     for _ in range(args.rounds):
         commodity, cart_ids = orders.reset(commodity, args.stock, [(user_id, 1) for user_id, _, _ in buyers])
         jobs = [
@@ -422,19 +446,76 @@ def order_rush(server: Server, args: argparse.Namespace) -> dict:
         "p99_ms": round(percentile(latencies, 99), 2),
         "rounds": args.rounds,
         "oversold_or_wrong": violations,
+        "deadlock_retries": deadlock_retries(server) - retries_before,
     }
 
 
-def order_statements(capture: Capture, args: argparse.Namespace) -> list:
-    """One successful order's statements (an order through the front door, in this process)."""
+def order_statements(capture: Capture, args: argparse.Namespace, stock: int) -> tuple[list, str | None]:
+    """One order's statements through the front door, in this process: placed (``stock`` 10) or
+    refused (``stock`` 0); with the placed order's id."""
     buyer = args._buyers[0]
-    _commodity, (cart,) = orders.reset(None, 10, [(buyer[0], 1)])
+    _commodity, (cart,) = orders.reset(None, stock, [(buyer[0], 1)])
     capture.statements = []
     headers = {"accept": "application/json", "content-type": "application/json", "authorization": f"Bearer {buyer[1]}"}
     body = json.dumps({"cart": [cart], "address": buyer[2], "pay_method": 1}).encode()
-    capture.door.route("POST", "/api/shopping/orders", "", headers, body)
+    answer = capture.door.route("POST", "/api/shopping/orders", "", headers, body)
     statements, capture.statements = capture.statements, None
-    return statements
+    if answer.status != (201 if stock else 400):
+        raise SystemExit(f"capturing an order (stock {stock}): {answer.status} {answer.body[:300]!r}")
+    return statements, json.loads(answer.body)["order_id"] if stock else None
+
+
+def order_floor(url: str, capture: Capture, args: argparse.Namespace) -> dict:
+    """The rush's mix replayed raw: of every ``buyers`` orders, ``stock`` replay a placed order's
+    statements (the stock row their contended lock, a fresh order id each), the rest a refused
+    one's; each then rolls back (the stock stays, the next one finds it). A placed replay whose
+    UPDATE of the stock matched no row, or whose INSERTs inserted nothing, counts as a failure."""
+    import itertools
+
+    placed, captured_id = order_statements(capture, args, 10)
+    refused, _ = order_statements(capture, args, 0)
+    writes = [
+        i for i, (statement, _, _) in enumerate(placed) if statement.lstrip().upper().startswith(("INSERT", "UPDATE"))
+    ]
+    fresh = itertools.count(1)
+    mix = [i < args.stock for i in range(args.buyers)]
+
+    class Buyer:
+        def __init__(self) -> None:
+            self.conn, self.turn = raw_connection(url), itertools.count()
+
+        def close(self) -> None:
+            self.conn.close()
+
+    def work(buyer: Buyer) -> bool:
+        place = mix[next(buyer.turn) % len(mix)]
+        try:
+            with buyer.conn.cursor() as cursor:
+                if place:
+                    counts = replay(cursor, placed, {captured_id: f"9{next(fresh):025d}"})
+                    if any(counts[i] < 1 for i in writes):
+                        raise RuntimeError("a write of the placed order matched no row")
+                else:
+                    replay(cursor, refused)
+        finally:
+            buyer.conn.rollback()
+        return True
+
+    before = time.process_time()
+    result = drive(work, Buyer, args.clients, args.seconds)
+    result["cpu_ms_per_req"] = round((time.process_time() - before) * 1000 / max(1, result["requests"]), 2)
+    result["cpu_note"] = "the loop's own process time (PyMySQL client side)"
+    result["statements"] = {"placed": len(placed), "refused": len(refused)}
+    return result
+
+
+def deadlock_retries(server: Server) -> int:
+    """Transactions the server retried so far (``core.db``'s warning per retry, in its log file)."""
+    path = Path(server.env.get("LOG_FILE", ""))
+    if not path.is_file():
+        return 0
+    with path.open(encoding="utf-8", errors="replace") as log:
+        return sum(1 for line in log if "transaction retry" in line)
 
 
 def floors(url: str, data: dict, args: argparse.Namespace, capture: Capture) -> dict[str, dict]:
@@ -458,7 +539,7 @@ def floors(url: str, data: dict, args: argparse.Namespace, capture: Capture) -> 
     login, capture.statements = capture.statements, None
     hashed = hash_password(PASSWORD)
     out["login"] = floor(url, login, clients, seconds, extra=lambda: verify_password(PASSWORD, hashed))
-    out["order rush"] = floor(url, order_statements(capture, args), clients, seconds, rollback=True)
+    out["order rush"] = order_floor(url, capture, args)
     return out
 
 
@@ -623,6 +704,14 @@ def table(report: dict) -> str:
                     else f"| {stack['database']} {run} | {scenario} | {r['rps']:.0f} | {r['p50_ms']:.1f}"
                     f" | {r['p99_ms']:.1f} | {r['cpu_ms_per_req']:.2f} | – | – | – |"
                 )
+    for stack in report["stacks"]:
+        for run, scenarios in stack["runs"].items():
+            rush = scenarios.get("order rush")
+            if rush and "deadlock_retries" in rush:
+                lines.append(
+                    f"\nOrder rush, {stack['database']} {run}: {rush['deadlock_retries']} deadlock retries in the server"
+                    f" log, {len(rush['oversold_or_wrong'])} wrong rounds of {rush['rounds']}, {rush['failures']} 5xx."
+                )
     cold = report.get("cold_start")
     if cold and "results" in cold:
         lines += ["", *cold_start.markdown(cold)]
@@ -714,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = [
         (s["database"], run, name)
         for s in stacks
-        for run, scenarios in s["runs"].items()
+        for run, scenarios in [*s["runs"].items(), ("floor", s.get("floor", {}))]
         for name, r in scenarios.items()
         if r.get("failures") or r.get("oversold_or_wrong")
     ]
