@@ -1,6 +1,6 @@
 """A teacher's question bank, paper, assignment, marking and statistics in the console (issue 16):
 teacher1 builds a paper from a search (the matched term highlighted as a <mark>, from the API's
-markers, never its HTML) and a label's topics, gives a score, sees the total, saves it, assigns
+markers, never its HTML: a subject holding markup shows it as text) and a label's topics, gives a score, sees the total, saves it, assigns
 it to "Python 一班" as a timed exam; the API shows exactly that. Then the demo homework's marking
 queue: student1's question-and-answer item is marked and the submission becomes graded; the
 statistics page draws its two SVG charts. Screenshots at desktop and phone widths."""
@@ -8,6 +8,8 @@ statistics page draws its two SVG charts. Screenshots at desktop and phone width
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import uuid
 
 import httpx
@@ -15,12 +17,35 @@ import pytest
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
+# markup in a subject must come out of a highlighted search result as text, never as elements
+HOSTILE = '列表注入<img src=x onerror="window.__xss=1"><b>粗</b>'
+# the served platform runs without its job worker: index the new topic as its job would
+INDEX = "import sys; from studyhub.domain.work.search_sync import sync_topics; sync_topics([int(sys.argv[1])])"
+
+
+def _hostile_topic(platform, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=platform.api, headers=headers, timeout=30) as teacher:
+        label = next(x for x in teacher.get("/work/labels").json()["results"] if x["name"] == "Python基础")
+        made = teacher.post("/work/topics", json={"subject": HOSTILE, "type": 4, "label": label["id"], "answer": "无"})
+        assert made.status_code == 201, made.text
+    done = subprocess.run(
+        [sys.executable, "-c", INDEX, str(made.json()["id"])],
+        env=platform.env,
+        cwd=platform.base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_teacher_builds_a_paper_assigns_it_and_marks_the_demo_homework(console_server, desktop, login, shot):
     url, page = console_server.url, desktop
     title = f"网页试卷 {uuid.uuid4().hex[:6]}"
     login(page, "teacher1")
+    token = page.evaluate("localStorage.getItem('studyhub.token')")
+    _hostile_topic(console_server, token)
 
     page.goto(f"{url}/teacher/papers/new")
     page.get_by_label("试卷标题").fill(title)
@@ -29,6 +54,10 @@ def test_teacher_builds_a_paper_assigns_it_and_marks_the_demo_homework(console_s
     found = page.get_by_test_id("bank-row").filter(has_text="列表推导式")
     found.locator("mark", has_text="列表").first.wait_for()
     assert "<span" not in found.first.inner_text()  # the API's markup became a <mark>, not text
+    hostile = page.get_by_test_id("bank-row").filter(has_text='<img src=x onerror="window.__xss=1"><b>粗</b>')
+    hostile.locator("mark", has_text="列表").wait_for()
+    assert page.get_by_test_id("bank-list").locator("img, b").count() == 0
+    assert page.evaluate("window.__xss") is None
     found.first.get_by_role("button", name="加入").click()
     page.get_by_role("button", name="清除搜索").click()
     page.get_by_label("标签").select_option(label="数据结构")
@@ -52,7 +81,7 @@ def test_teacher_builds_a_paper_assigns_it_and_marks_the_demo_homework(console_s
     page.get_by_test_id("assignment-row").filter(has_text=title).wait_for()
     shot(page, "teacher-assignments-desktop")
 
-    headers = {"Authorization": "Bearer " + page.evaluate("localStorage.getItem('studyhub.token')")}
+    headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=console_server.api, headers=headers, timeout=30) as teacher:
         made = next(
             a for a in teacher.get("/work/assignments", params={"size": 100}).json()["results"] if a["title"] == title
