@@ -141,6 +141,30 @@ def test_pooled_connections_killed_by_the_server_are_replaced_without_a_ping_or_
 
 
 @pytest.mark.mysql_only
+def test_a_connection_lost_during_a_write_is_unavailable_and_the_next_request_works(teacher):
+    import pymysql
+    from sqlalchemy import text
+
+    from studyhub.core.db import session_scope
+    from studyhub.core.errors import Unavailable
+    from studyhub.models.work import Label
+
+    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    try:
+        with pytest.raises(Unavailable):  # 503, not whatever the rollback of a dead connection raises
+            with session_scope() as session:
+                thread_id = session.execute(text("SELECT CONNECTION_ID()")).scalar_one()
+                with admin.cursor() as cur:
+                    cur.execute(f"KILL CONNECTION {int(thread_id)}")
+                session.add(Label(name="lost", user_id=teacher.id))
+                session.flush()  # the flush's own rollback meets the invalidated connection
+    finally:
+        admin.close()
+    with session_scope() as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+@pytest.mark.mysql_only
 def test_a_connection_given_back_inside_a_transaction_is_rolled_back(student, sent):
     import pymysql
 

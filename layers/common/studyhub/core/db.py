@@ -121,11 +121,14 @@ def _track_transactions(engine: Engine) -> None:
     """Whether a connection given back holds an open transaction, known without asking the server
     (PyMySQL's status flags aren't updated by result sets, so they can't tell)."""
 
+    # (an invalidated connection has no info to keep: reading it would try to reconnect)
     def ended(conn: Connection) -> None:
-        conn.info[_ENDED] = True
+        if not conn.invalidated:
+            conn.info[_ENDED] = True
 
     def begun(conn: Connection) -> None:
-        conn.info[_ENDED] = False
+        if not conn.invalidated:
+            conn.info[_ENDED] = False
 
     def failed(context: Any) -> None:
         # a COMMIT or ROLLBACK that raised leaves the state unknown: the pool rolls back
