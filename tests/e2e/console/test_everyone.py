@@ -184,3 +184,14 @@ def test_an_address_through_the_area_pickers(console_server, desktop, login, sho
     shot(page, "addresses")
     page.reload()
     page.get_by_test_id("address-list").get_by_text("张三").wait_for()
+
+    # editing opens the pickers on the stored areas; another district is saved
+    page.get_by_role("button", name="修改").first.click()
+    district = page.get_by_label("区县")
+    page.wait_for_function("(el) => !el.disabled && el.selectedIndex === 1", arg=district.element_handle())
+    assert page.get_by_label("省份").locator("option:checked").inner_text() == chosen[0]
+    assert page.get_by_label("城市").locator("option:checked").inner_text() == chosen[1]
+    district.select_option(index=2)
+    other = district.locator("option:checked").inner_text()
+    page.get_by_role("button", name="保存地址").click()
+    page.get_by_test_id("address-list").locator("li").filter(has_text=other).wait_for()
