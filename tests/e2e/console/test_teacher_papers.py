@@ -78,7 +78,10 @@ def test_teacher_builds_a_paper_assigns_it_and_marks_the_demo_homework(console_s
     page.get_by_label("限时（分钟，选填）").fill("30")
     page.get_by_label("公布答案").select_option("after_end")
     page.get_by_role("button", name="布置", exact=True).click()
-    page.get_by_test_id("assignment-row").filter(has_text=title).wait_for()
+    made_row, refused = page.get_by_test_id("assignment-row").filter(has_text=title), page.get_by_test_id("error")
+    made_row.or_(refused).first.wait_for()
+    assert not refused.count(), refused.all_inner_texts()
+    made_row.wait_for()
     shot(page, "teacher-assignments-desktop")
 
     headers = {"Authorization": f"Bearer {token}"}
