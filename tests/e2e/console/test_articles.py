@@ -22,9 +22,9 @@ def test_write_comment_reply_edit_and_delete(console_server, desktop, phone, log
     page.get_by_label("标题").fill(title)
     page.get_by_label("正文").fill("第一段。\n第二段：列表推导式很好用。")
     page.get_by_role("button", name="发布").click()
-    page.wait_for_url(re.compile(r"/articles/\d+$"))
-    article_url = page.url
     page.get_by_role("heading", name=title).wait_for()
+    assert re.search(r"/articles/\d+$", page.url), page.url
+    article_url = page.url
 
     page.get_by_label("发表评论").fill("写得好！")
     page.get_by_role("button", name="发表").click()
@@ -67,7 +67,7 @@ def test_write_comment_reply_edit_and_delete(console_server, desktop, phone, log
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="删除").first.click()
-    page.wait_for_url(re.compile(r"/articles$"))
     page.get_by_test_id("article-list").wait_for()
+    assert page.url.endswith("/articles"), page.url
     assert page.get_by_test_id("article-row").filter(has_text=title).count() == 0
     shot(page, "articles")
