@@ -83,8 +83,11 @@ def serve(
     helpers: list = []
     try:
         if processes > 1:
+            from studyhub.core.lazy import import_declared
+
             from .prefork import Supervisor, forget_clients, share_log_file
 
+            import_declared()  # route modules load once here, shared by every child, not once per child
             forget_clients()  # the parent serves nothing: the children open their own connections
             share_log_file()
             supervisor = Supervisor(processes, lambda _index: run_server())
