@@ -204,7 +204,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         wanted = {stack for marker, stack in STACK_ONLY_MARKERS.items() if item.get_closest_marker(marker)}
         params = getattr(item, "callspec", None)
-        on_stack = params.params.get("stack") if params else None
+        # the stack of the test: the `stack` fixture, or the served platform of the console tests
+        on_stack = (params.params.get("stack") or params.params.get("console_server")) if params else None
         (dropped if wanted and on_stack and on_stack not in wanted else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -8,7 +8,6 @@ blocks the same calls. A screenshot of the page is kept under ``var/artifacts/``
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import uuid
@@ -18,20 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import free_port, missing, report
+from conftest import free_port, report
 from served import served
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PASSWORD = "browser-Passw0rd-1"
 
 # The frontend: plain fetch calls, as a Vue/React dev server's page would make them.
@@ -107,20 +97,8 @@ def page_server() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright is not installed (pip install -e '.[dev]')")
-    if not Path(CHROMIUM).exists():
-        missing("chromium is not installed (Debian: apt-get install chromium; scripts/test.sh does it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+# `browser`: the one chromium of the session (tests/console_fixtures.py): Playwright's sync API
+# runs one instance per process, so every browser test shares it.
 
 
 @pytest.mark.timeout(120)

@@ -7,27 +7,16 @@ provinces in the response panel. The screenshot is kept under ``var/artifacts/``
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import missing, report
+from conftest import report
 from served import served
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 AREA_OPERATION = "#operations-users-users_area_provinces_get"  # Swagger UI's id: tag and operationId
 
 
@@ -38,25 +27,8 @@ def docs_server(tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright is not installed (pip install -e '.[dev]')")
-    if not Path(CHROMIUM).exists():
-        missing("chromium is not installed (Debian: apt-get install chromium; scripts/test.sh does it)")
-    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True) if shutil.which("fc-list") else None
-    if fonts is None or not fonts.stdout.strip():
-        missing(
-            "no CJK font: Chinese would render as boxes (Debian: apt-get install fonts-noto-cjk; scripts/test.sh does it)"
-        )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+# `browser`: the one chromium of the session (tests/console_fixtures.py): Playwright's sync API
+# runs one instance per process, so every browser test shares it.
 
 
 @pytest.mark.timeout(120)

@@ -11,7 +11,9 @@ import uuid
 import httpx
 import pytest
 
-pytestmark = pytest.mark.browser
+# The flows issue 16 names run on both stacks; this one is about pages, not the database behind
+# them (which the HTTP suites run on both), so it runs on the embedded stack: CI stays under 20 minutes.
+pytestmark = [pytest.mark.browser, pytest.mark.embedded_only]
 
 # a 2×2 PNG (a real image: the server decodes uploads)
 PNG = base64.b64decode(

@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = pytest.mark.browser
+# Pictures of pages: what a page shows is the same on both stacks (the flows run on both), so
+# they are taken on the embedded one only.
+pytestmark = [pytest.mark.browser, pytest.mark.embedded_only]
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -95,3 +97,33 @@ def test_every_teacher_and_operator_page_opens_and_is_photographed(console_serve
                 page.set_viewport_size(PHONE)
                 page.get_by_role("heading", name=heading, level=1).wait_for()
                 _keep(console_server, shot(page, name))
+
+
+def test_every_student_page_opens_and_is_photographed(console_server, phone, login, shot):
+    """A student's pages, on the phone a student mostly has (desktop as well for the README)."""
+    url, page = console_server.url, phone
+    login(page, "student1")
+    student_pages = [
+        ("student-classes", "/student/classes", "我的班级"),
+        ("student-assignments", "/student/assignments", "我的作业"),
+        ("student-mistakes", "/student/mistakes", "错题本"),
+        ("student-practice", "/student/practice", "今日练习"),
+        ("student-articles", "/articles", "文章"),
+        ("student-shop", "/shop", "商城"),
+        ("student-orders", "/shop/orders", "我的订单"),
+        ("student-profile", "/profile", "个人资料"),
+        ("student-addresses", "/addresses", "收货地址"),
+    ]
+    for name, path, heading in student_pages:
+        page.set_viewport_size(PHONE)
+        page.goto(url + path)
+        page.get_by_role("heading", name=heading, level=1).wait_for()
+        page.wait_for_load_state("networkidle")
+        page.get_by_test_id("loading").wait_for(state="detached")
+        errors = page.get_by_test_id("error")
+        assert errors.count() == 0, f"{path}: {errors.all_inner_texts()}"
+        _keep(console_server, shot(page, f"{name}-phone"))
+        if name in {"student-assignments", "student-shop"}:
+            page.set_viewport_size(DESKTOP)
+            page.get_by_role("heading", name=heading, level=1).wait_for()
+            _keep(console_server, shot(page, f"{name}-desktop"))
