@@ -36,7 +36,7 @@ def article_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(articles.create(req.session, caller, req.parse(ArticleIn)))
-    return paginate_rows(req, articles.list_query(), articles.serialize_rows, count_stmt=articles.count_query())
+    return paginate_rows(req, articles.list_query(), articles.count_query(), articles.serialize_rows)
 
 
 @api.route(

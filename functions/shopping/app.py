@@ -66,9 +66,8 @@ def commodity_collection(req: Req):
     if req.method == "POST":
         return Created(commodities.create(req.session, req.user, req.parse(CommodityIn)))
     search = text_param(req.query, "search", CommodityFilters)
-    return paginate_rows(
-        req, commodities.listing_query(search), commodities.serialize_rows, count_stmt=commodities.count_query(search)
-    )
+    page, count, params = commodities.listing(search)
+    return paginate_rows(req, page, count, commodities.serialize_rows, params=params)
 
 
 @api.route(

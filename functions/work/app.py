@@ -121,7 +121,7 @@ def topic_collection(req: Req):
         label_id=int_param(req.query, "label", low=1),
         topic_type=int_param(req.query, "type", low=0, high=4),
     )
-    return paginate_rows(req, rows, lambda page: topics.serialize_rows(caller, page), count_stmt=count, params=params)
+    return paginate_rows(req, rows, count, lambda page: topics.serialize_rows(caller, page), params=params)
 
 
 @api.route("/work/topics/search", summary="题目全文搜索", query=TopicSearch, paginated=True, response=TopicPublic)

@@ -1,4 +1,5 @@
-"""``paginate_rows``: the list shape over a Core ``select()`` of columns, rows read by name."""
+"""``paginate_rows``: the list shape over prepared Core statements (``core.prepared``), rows read by
+name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
 from sqlalchemy.orm import Session
 
+from studyhub.core.prepared import Prepared, paged
 from studyhub.http.pagination import paginate_rows
 
 things = Table("things", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(20)))
@@ -26,15 +28,14 @@ def req_for(session: Session, query: dict[str, str]) -> SimpleNamespace:
     return SimpleNamespace(query=query, session=session, public_path="/api/things")
 
 
-@pytest.mark.parametrize("with_count_stmt", [False, True])
-def test_a_page_of_rows_read_by_column_name(session, with_count_stmt):
+def test_a_page_of_rows_read_by_column_name(session):
     stmt = select(things.c.id, things.c.name.label("label")).where(things.c.id > 5).order_by(things.c.id.desc())
-    count_stmt = select(func.count()).select_from(things).where(things.c.id > 5) if with_count_stmt else None
+    count = Prepared(select(func.count()).select_from(things).where(things.c.id > 5))
     page = paginate_rows(
         req_for(session, {"page": "2", "size": "7"}),  # type: ignore[arg-type]
-        stmt,
+        paged(stmt),
+        count,
         lambda rows: [{"id": r.id, "label": r.label} for r in rows],
-        count_stmt=count_stmt,
     )
     assert page["count"] == 20
     assert [r["id"] for r in page["results"]] == list(range(18, 11, -1))
@@ -47,7 +48,8 @@ def test_an_empty_list_reads_no_page(session):
     calls = []
     page = paginate_rows(
         req_for(session, {}),  # type: ignore[arg-type]
-        select(things.c.id).where(things.c.id < 0),
+        paged(select(things.c.id).where(things.c.id < 0)),
+        Prepared(select(func.count()).select_from(things).where(things.c.id < 0)),
         lambda rows: calls.append(rows) or [],
     )
     assert page == {"count": 0, "next": None, "previous": None, "results": []}

@@ -22,8 +22,11 @@ T = TypeVar("T")
 
 class Cache(Protocol):
     def get(self, key: str) -> Any: ...
+    def get_many(self, keys: list[str]) -> list[Any]: ...
+    def add(self, key: str, value: Any, ttl: int | None = None) -> bool: ...
     def set(self, key: str, value: Any, ttl: int | None = None) -> None: ...
     def delete(self, key: str) -> None: ...
+    def delete_many(self, keys: list[str]) -> None: ...
     def pop(self, key: str) -> Any: ...
     def incr(self, key: str, ttl: int) -> int: ...
     def incr_window(self, key: str, window_seconds: int) -> tuple[int, int]: ...
@@ -60,11 +63,25 @@ class RedisCache:
         raw = self._call(self._client.get, self._k(key))
         return None if raw is None else json.loads(raw)
 
+    def get_many(self, keys: list[str]) -> list[Any]:
+        """Several keys in one round trip (MGET), ``None`` for each missing one."""
+        raws = self._call(self._client.mget, [self._k(key) for key in keys])
+        return [None if raw is None else json.loads(raw) for raw in raws]
+
+    def add(self, key: str, value: Any, ttl: int | None = None) -> bool:
+        """Set ``key`` only if it is absent (SET NX); whether this call set it."""
+        return bool(self._call(lambda: self._client.set(self._k(key), json.dumps(value), ex=ttl, nx=True)))
+
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         self._call(lambda: self._client.set(self._k(key), json.dumps(value), ex=ttl))
 
     def delete(self, key: str) -> None:
         self._call(self._client.delete, self._k(key))
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Several keys in one round trip."""
+        if keys:
+            self._call(self._client.delete, *[self._k(key) for key in keys])
 
     def pop(self, key: str) -> Any:
         raw = self._call(self._client.getdel, self._k(key))  # atomic: a captcha is used once
@@ -119,11 +136,21 @@ class EmbeddedCache:
     def get(self, key: str) -> Any:
         return self._cache.get(self._k(key))
 
+    def get_many(self, keys: list[str]) -> list[Any]:
+        return [self._cache.get(self._k(key)) for key in keys]
+
+    def add(self, key: str, value: Any, ttl: int | None = None) -> bool:
+        return bool(self._cache.add(self._k(key), value, expire=ttl))
+
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         self._cache.set(self._k(key), value, expire=ttl)
 
     def delete(self, key: str) -> None:
         self._cache.delete(self._k(key))
+
+    def delete_many(self, keys: list[str]) -> None:
+        for key in keys:
+            self._cache.delete(self._k(key))
 
     def pop(self, key: str) -> Any:
         return self._cache.pop(self._k(key), default=None)

@@ -24,5 +24,5 @@ def revoke(jti: str, expires_at: float) -> None:
 
 
 def is_revoked(jti: str) -> bool:
-    """One cache GET: the cost every authenticated request pays (bench/revocation.py)."""
+    """One cache GET (``http/auth.py`` reads the same key with the caller's version, in one MGET)."""
     return get_cache().get(KEY.format(jti=jti)) is not None

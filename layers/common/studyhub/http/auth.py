@@ -1,23 +1,29 @@
 """The caller of a request: the bearer token from its header, and the active user it names, unless
 the token was revoked (a logout, or a password change after it was issued).
 
-The user is read with one Core statement (its columns the rules read and its group ids) into a
-frozen ``SignedIn``, not loaded as an ORM row with its groups: that lookup runs on every
-authenticated request and was a fifth of a list request's CPU (issue 15)."""
+The user is read with one statement (its columns the rules read and its group ids) into a frozen
+``SignedIn``, not loaded as an ORM row with its groups, and kept by the process under the user's
+version (``clients/caller_versions.py``): a request of a user already seen costs one cache
+round trip (its token's denylist entry and that version together) and no SQL, and any change to
+the user is seen by every process at once (issue 15: the lookup was a fifth of a list's CPU)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from studyhub.clients import token_denylist
+from studyhub.clients import caller_versions, token_denylist
+from studyhub.clients.cache import get_cache
 from studyhub.core.errors import Unauthorized
 from studyhub.core.security import decode_token
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from studyhub.core.prepared import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +54,16 @@ def token_from_header(header: str | None) -> str | None:
 
 
 @cache
-def _caller_statement() -> Any:
+def _caller_statement() -> Prepared:
     """The user's columns and group ids, one row per group (one row with NULL without any); built
-    once, so each request pays only for running it."""
+    and compiled once (``core.prepared``), so each request pays only for running it."""
     from sqlalchemy import bindparam, select
 
+    from studyhub.core.prepared import Prepared
     from studyhub.models.users import User, user_groups
 
     users = User.__table__
-    return (
+    return Prepared(
         select(
             users.c.id,
             users.c.username,
@@ -74,7 +81,7 @@ def load_caller(session: Session, user_id: int) -> SignedIn | None:
     """The user ``user_id`` as a ``SignedIn``, active or not; ``None`` when there is no such user."""
     from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID
 
-    rows = session.connection().execute(_caller_statement(), {"user_id": user_id}).all()
+    rows = _caller_statement().all(session.connection(), {"user_id": user_id})
     if not rows:
         return None
     first = rows[0]
@@ -99,14 +106,58 @@ def user_from_token(session: Session, token: str) -> SignedIn:
         raise Unauthorized("令牌无效", code="token_invalid") from None
     if not isinstance(jti, str) or not jti:  # a token without an id could never be logged out
         raise Unauthorized("令牌无效", code="token_invalid")
-    user = load_caller(session, user_id)
+    # One cache round trip: the token's denylist entry (a logout) and the user's current version
+    # (a cache outage is a 503, never a pass).
+    revoked, version = get_cache().get_many([token_denylist.KEY.format(jti=jti), caller_versions.key(user_id)])
+    user = _callers.get(user_id, version, claims.get("username"))
+    if user is None:
+        caller_versions.watch()  # this process's own writes to users forget them too
+        if not isinstance(version, str):
+            version = caller_versions.claim(user_id)  # before the row is read: see caller_versions
+        user = load_caller(session, user_id)
+        if user is not None and version is not None:
+            _callers.put(user_id, version, user)
     if user is None or not user.is_active:
         raise Unauthorized("用户不存在或已停用", code="user_inactive")
-    # Revoked: issued before the last password change (the row just read: no extra query), or
-    # logged out (one cache GET; a cache outage is a 503, never a pass).
-    if issued_before(claims, user.tokens_valid_after) or token_denylist.is_revoked(jti):
+    # Revoked: issued before the last password change (the row read: no extra query), or logged out.
+    if issued_before(claims, user.tokens_valid_after) or revoked is not None:
         raise Unauthorized("令牌已失效，请重新登录", code="token_revoked")
     return user
+
+
+class _CallerCache:
+    """This process's callers, each under the user's version it was read at (``caller_versions``):
+    served only while that version is still the user's, and for ``LOCAL_SECONDS`` at most."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._entries: dict[int, tuple[str, float, SignedIn]] = {}
+
+    def get(self, user_id: int, version: Any, username: Any) -> SignedIn | None:
+        entry = self._entries.get(user_id)
+        if entry is None or entry[0] != version or entry[1] < time.monotonic():
+            return None
+        user = entry[2]
+        # the name in the token is the user's: anything else is read again (a renamed user)
+        return user if user.username == username else None
+
+    def put(self, user_id: int, version: str, user: SignedIn) -> None:
+        if len(self._entries) >= self._size:
+            try:  # the oldest entry makes room (dicts keep insertion order)
+                del self._entries[next(iter(self._entries))]
+            except (KeyError, StopIteration, RuntimeError):
+                pass
+        self._entries[user_id] = (version, time.monotonic() + LOCAL_SECONDS, user)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+# The longest a process keeps a caller without reading the user again, should the cache have lost
+# the delete that follows a change's commit (``caller_versions``); otherwise until a change.
+LOCAL_SECONDS = 60.0
+_callers = _CallerCache()
+forget_callers = _callers.clear
 
 
 def issued_before(claims: dict, valid_after: datetime | None) -> bool:

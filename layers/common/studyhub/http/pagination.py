@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from studyhub.core import errors
+from studyhub.core.prepared import Prepared
 from studyhub.core.urls import absolute
 from studyhub.http.request import Req
 
@@ -101,28 +102,21 @@ def paginate(req: Req, stmt: Any, serialize: Callable[[list[Any]], list[dict[str
 
 def paginate_rows(
     req: Req,
-    stmt: Any,
+    page: Prepared,
+    count: Prepared,
     serialize: Callable[[Sequence[Any]], list[dict[str, Any]]],
     *,
-    count_stmt: Any = None,
     params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``paginate`` for a Core ``select()`` of columns (no ORM entities, so no per-row identity
-    map or attribute instrumentation): ``serialize`` gets the page's ``Row`` tuples, read by
-    column name (``row.id``, ``row.label_name``).
-
-    The statements run on the session's connection, in its transaction, past the ORM's execute
-    path. ``count_stmt`` (a ``select(func.count())`` over the same FROM and WHERE) spares the
-    database the derived table of the default ``SELECT count(*) FROM (stmt)``; when given, the
-    caller keeps the two filters in one place. ``params`` fill both statements' ``bindparam()``s:
-    a statement built once with them (and so its cache key, computed once) serves every request.
+    """``paginate`` for Core statements built once (no ORM entities, so no per-row identity map or
+    attribute instrumentation, and no Core execute path: ``core.prepared``): ``page`` is
+    ``core.prepared.paged(stmt)``, ``count`` a ``select(func.count())`` over the same FROM and WHERE (no derived
+    table; the domain module keeps the two filters in one place). ``params`` fill both statements'
+    ``bindparam()``s. ``serialize`` gets the page's rows, read by column name (``row.id``,
+    ``row.label_name``). Both run on the session's connection, in its transaction.
     """
-    from sqlalchemy import func, select
-
     offset, limit, style = page_window(req)
     conn = req.session.connection()
-    if count_stmt is None:
-        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-    count = conn.execute(count_stmt, params).scalar() or 0
-    rows = conn.execute(stmt.offset(offset).limit(limit), params).all() if count else []
-    return page_of(req, count, serialize(rows), offset, limit, style)
+    total = count.scalar(conn, params) or 0
+    rows = page.all(conn, {**(params or {}), "page_offset": offset, "page_limit": limit}) if total else []
+    return page_of(req, total, serialize(rows), offset, limit, style)

@@ -14,6 +14,7 @@ from sqlalchemy import Select, Table, bindparam, false, func, select, update
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
+from studyhub.core.prepared import Prepared, paged
 from studyhub.core.times import isoformat
 from studyhub.domain.access import Caller, require_owner_or_superuser
 from studyhub.models.community import Article
@@ -74,23 +75,23 @@ def _public_select() -> Select[Any]:
     return select(*_PUBLIC).select_from(_articles.outerjoin(_users, _users.c.id == _articles.c.user_id))
 
 
-# Built once: statements are immutable, and building one costs more than running it cached.
-_LIST = _public_select().where(_LIVE).order_by(_articles.c.update_time.desc(), _articles.c.id.desc())
-_COUNT = select(func.count()).select_from(_articles).where(_LIVE)
-_ONE = _public_select().where(_articles.c.id == bindparam("article_id"))
-_COUNT_VIEW = (
+# Built and compiled once (``core.prepared``): each request only runs them.
+_LIST = paged(_public_select().where(_LIVE).order_by(_articles.c.update_time.desc(), _articles.c.id.desc()))
+_COUNT = Prepared(select(func.count()).select_from(_articles).where(_LIVE))
+_ONE = Prepared(_public_select().where(_articles.c.id == bindparam("article_id")))
+_COUNT_VIEW = Prepared(
     update(_articles)
     .where(_articles.c.id == bindparam("article_id"), _LIVE)
     .values(page_view=_articles.c.page_view + 1, update_time=_articles.c.update_time)
 )
 
 
-def list_query() -> Select[Any]:
+def list_query() -> Prepared:
     """Live articles, last changed first (``update_time``'s index, the id breaking ties)."""
     return _LIST
 
 
-def count_query() -> Select[Any]:
+def count_query() -> Prepared:
     """How many ``list_query`` lists: the same filter, without the join or a derived table."""
     return _COUNT
 
@@ -113,9 +114,9 @@ def read(session: Session, article_id: int) -> dict[str, Any]:
     identity map to refresh.
     """
     conn = session.connection()
-    if conn.execute(_COUNT_VIEW, {"article_id": article_id}).rowcount != 1:
+    if _COUNT_VIEW.rowcount(conn, {"article_id": article_id}) != 1:
         raise errors.NotFound()
-    row = conn.execute(_ONE, {"article_id": article_id}).one()
+    row = _ONE.first(conn, {"article_id": article_id})
     return serialize(row, row.user_name)
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, false, func, select
+from sqlalchemy import Table, bindparam, false, func, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.db import on_commit
+from studyhub.core.prepared import Prepared, paged
 from studyhub.core.times import isoformat
 from studyhub.core.urls import absolute
 from studyhub.domain.access import Caller, require_superuser
@@ -56,34 +57,33 @@ def serialize_rows(rows: Any) -> list[dict[str, Any]]:
 
 
 _ORDER = (_commodities.c.update_time.desc(), _commodities.c.id.desc())
-# Built once (statements are immutable; building one costs more than running it cached); a
-# search builds its own.
-_LIST = select(*_PUBLIC).where(_LIVE).order_by(*_ORDER)
-_COUNT = select(func.count()).select_from(_commodities).where(_LIVE)
-_ONE = select(*_PUBLIC).where(_commodities.c.id == bindparam("commodity_id"), _LIVE)
+# Built and compiled once (``core.prepared``): with a search or without, the term a parameter.
+# The name contains the term, ``%`` and ``_`` meaning themselves: escaped by ``_like_term``.
+_NAMED = _commodities.c.name.contains(bindparam("name_term"), escape="/")
+_LIST = paged(select(*_PUBLIC).where(_LIVE).order_by(*_ORDER))
+_COUNT = Prepared(select(func.count()).select_from(_commodities).where(_LIVE))
+_SEARCH = paged(select(*_PUBLIC).where(_LIVE, _NAMED).order_by(*_ORDER))
+_SEARCH_COUNT = Prepared(select(func.count()).select_from(_commodities).where(_LIVE, _NAMED))
+_ONE = Prepared(select(*_PUBLIC).where(_commodities.c.id == bindparam("commodity_id"), _LIVE))
 
 
-def _named(search: str) -> ColumnElement[bool] | None:
-    """The list's search filter (the name contains the term; ``%`` and ``_`` mean themselves)."""
+def _like_term(term: str) -> str:
+    return term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def listing(search: str = "") -> tuple[Prepared, Prepared, dict[str, Any]]:
+    """``(page, count, their parameters)``: live commodities whose name contains ``search`` (all
+    without one), last changed first (``update_time``'s index, the id breaking ties); the count
+    without the derived table of a generic count."""
     term = search.strip()
-    return _commodities.c.name.contains(term, autoescape=True) if term else None
-
-
-def listing_query(search: str = "") -> Select[Any]:
-    """Live commodities, last changed first (``update_time``'s index, the id breaking ties)."""
-    named = _named(search)
-    return _LIST if named is None else _LIST.where(named)
-
-
-def count_query(search: str = "") -> Select[Any]:
-    """How many ``listing_query`` lists, without the derived table of a generic count."""
-    named = _named(search)
-    return _COUNT if named is None else _COUNT.where(named)
+    if not term:
+        return _LIST, _COUNT, {}
+    return _SEARCH, _SEARCH_COUNT, {"name_term": _like_term(term)}
 
 
 def read(session: Session, commodity_id: int) -> dict[str, Any]:
     """One live commodity (404 for a deleted or unknown one): one SELECT of its public columns."""
-    row = session.connection().execute(_ONE, {"commodity_id": commodity_id}).first()
+    row = _ONE.first(session.connection(), {"commodity_id": commodity_id})
     if row is None:
         raise errors.NotFound()
     return serialize(row)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from studyhub.clients import caller_versions
 from studyhub.core import errors
 from studyhub.core.security import hash_password
 from studyhub.core.times import isoformat
@@ -22,6 +23,10 @@ from studyhub.domain.users.usernames import (
 )
 from studyhub.models.base import utcnow
 from studyhub.models.users import Group, User
+
+# Every module that writes users imports this one: from here on, a changed user is read again by
+# every process's caller cache (``clients/caller_versions.py``).
+caller_versions.watch()
 
 # Stored instead of a hash until an account's first password is set (``create_users``; a roster
 # import leaves it to the credentials email job): no password verifies against it.

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from studyhub.clients.queue import enqueue
 from studyhub.clients.search import get_search
 from studyhub.core import errors
+from studyhub.core.prepared import Prepared, paged
 from studyhub.core.times import isoformat
 from studyhub.domain.access import Caller, require_owner_or_superuser, require_teacher
 from studyhub.domain.work.task_names import INDEX_TOPIC
@@ -84,36 +85,42 @@ def serialize_rows(caller: Caller, rows: Sequence[Row[Any]]) -> list[dict[str, A
 
 
 @cache
-def _list_statements(include_exam: bool, by_label: bool, by_type: bool) -> tuple[Any, Any]:
-    """The page (newest first) and count statements of one shape of list, built once: the filter
-    values are bound parameters, so each request reuses the statements and their cache keys."""
+def _list_statements(include_exam: bool, by_label: bool, by_type: bool) -> tuple[Prepared, Prepared]:
+    """The page (newest first) and count statements of one shape of list, built and compiled
+    once: the filter values are bound parameters, so each request only runs them."""
     rows = visible_topic_columns(*ROW_COLUMNS, include_exam=include_exam)
     count = visible_topic_columns(func.count(), include_exam=include_exam)
     if by_label:
         rows, count = (s.where(_T.label_id == bindparam("label_id")) for s in (rows, count))
     if by_type:
         rows, count = (s.where(_T.type == bindparam("topic_type")) for s in (rows, count))
-    return rows.order_by(_T.update_time.desc(), _T.id.desc()), count
+    return paged(rows.order_by(_T.update_time.desc(), _T.id.desc())), Prepared(count)
 
 
 def list_query(
     caller: Caller, *, label_id: int | None = None, topic_type: int | None = None
-) -> tuple[Any, Any, dict[str, Any]]:
-    """``(page statement, count statement, their parameters)`` over the same visible, filtered
-    topics: rows of ``ROW_COLUMNS`` newest first, and their count without a derived table."""
+) -> tuple[Prepared, Prepared, dict[str, Any]]:
+    """``(page, count, their parameters)`` over the same visible, filtered topics: rows of
+    ``ROW_COLUMNS`` newest first, and their count without a derived table."""
     rows, count = _list_statements(sees_exam_topics(caller), label_id is not None, topic_type is not None)
-    return rows, count, {"label_id": label_id, "topic_type": topic_type}
+    params: dict[str, Any] = {}
+    if label_id is not None:
+        params["label_id"] = label_id
+    if topic_type is not None:
+        params["topic_type"] = topic_type
+    return rows, count, params
 
 
 @cache
-def _detail_statement(include_exam: bool) -> Any:
-    return visible_topic_columns(*ROW_COLUMNS, include_exam=include_exam).where(_T.id == bindparam("topic_id"))
+def _detail_statement(include_exam: bool) -> Prepared:
+    return Prepared(
+        visible_topic_columns(*ROW_COLUMNS, include_exam=include_exam).where(_T.id == bindparam("topic_id"))
+    )
 
 
 def detail(session: Session, caller: Caller, topic_id: int) -> dict[str, Any]:
-    """One visible topic's JSON from one Core row; 404 as for any topic ``caller`` may not see."""
-    statement = _detail_statement(sees_exam_topics(caller))
-    row = session.connection().execute(statement, {"topic_id": topic_id}).first()
+    """One visible topic's JSON from one row; 404 as for any topic ``caller`` may not see."""
+    row = _detail_statement(sees_exam_topics(caller)).first(session.connection(), {"topic_id": topic_id})
     if row is None:
         raise errors.NotFound("题目不存在")
     return serialize_rows(caller, [row])[0]
