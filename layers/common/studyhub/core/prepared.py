@@ -77,34 +77,55 @@ class Prepared:
         return None if row is None else row[0]
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
-        """Run an UPDATE or DELETE; the rows it matched."""
+        """Run an INSERT, UPDATE or DELETE; the rows it matched."""
         cursor, _ = self._run(conn, self._compiled(conn.dialect), params, fetch=False)
         return int(cursor.rowcount)
 
+    def insert_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """An INSERT of several rows in one round trip (PyMySQL makes one multi-row INSERT)."""
+        if rows:
+            self._run(conn, self._compiled(conn.dialect), rows, fetch=False, many=True)
+
     def _run(
-        self, conn: Connection, compiled: _Compiled, params: Mapping[str, Any] | None, *, fetch: bool
+        self,
+        conn: Connection,
+        compiled: _Compiled,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
+        *,
+        fetch: bool,
+        many: bool = False,
     ) -> tuple[Any, Sequence[Any]]:
-        values = dict(compiled.defaults)
-        if params:
-            values.update(params)
-        for name, process in compiled.bind_processors.items():
-            values[name] = process(values[name])
-        parameters: Any = values if compiled.positional is None else tuple(values[n] for n in compiled.positional)
+        batch: Any = params
+        parameters: Any = (
+            [self._parameters(compiled, one) for one in batch] if many else self._parameters(compiled, batch)
+        )
         dbapi_connection = conn.connection.dbapi_connection
         cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
         dispatch = conn.dispatch
         try:
             for listener in dispatch.before_cursor_execute:
-                listener(conn, cursor, compiled.sql, parameters, None, False)
-            cursor.execute(compiled.sql, parameters)
+                listener(conn, cursor, compiled.sql, parameters, None, many)
+            if many:
+                cursor.executemany(compiled.sql, parameters)
+            else:
+                cursor.execute(compiled.sql, parameters)
             rows = cursor.fetchall() if fetch else ()
             for listener in dispatch.after_cursor_execute:
-                listener(conn, cursor, compiled.sql, parameters, None, False)
+                listener(conn, cursor, compiled.sql, parameters, None, many)
         except conn.dialect.loaded_dbapi.Error as error:
             self._raise(conn, cursor, compiled.sql, parameters, error)
         finally:
             cursor.close()
         return cursor, rows
+
+    @staticmethod
+    def _parameters(compiled: _Compiled, params: Mapping[str, Any] | None) -> Any:
+        values = dict(compiled.defaults)
+        if params:
+            values.update(params)
+        for name, process in compiled.bind_processors.items():
+            values[name] = process(values[name])
+        return values if compiled.positional is None else tuple(values[n] for n in compiled.positional)
 
     @staticmethod
     def _raise(conn: Connection, cursor: Any, sql: str, parameters: Any, error: Exception) -> None:
@@ -132,6 +153,9 @@ class Prepared:
         compiled = statement.compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()) or "POSTCOMPILE" in compiled.string:
             raise ValueError("a Prepared statement can't take an expanding IN parameter (its SQL changes per call)")
+        prefetch = [c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+        if prefetch:  # Python-side column defaults are computed by Core's execution context, not here
+            raise ValueError(f"a Prepared statement must be given every column's value: {prefetch}")
         defaults = {
             name: bind.effective_value
             for name, bind in compiled.binds.items()

@@ -26,26 +26,28 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, Select, Table, and_, bindparam, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.config import get_settings
 from studyhub.core.db import rows_matched
+from studyhub.core.prepared import Prepared
 from studyhub.core.times import isoformat
 from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, UNPAID, Commodity, Order, OrderGoods, ShoppingCart
 from studyhub.models.users import Address, Area
 
-from .schemas import MAX_PRICE, MIN_PRICE, OrderIn
+from .schemas import MAX_ORDER_LINES, MAX_PRICE, MIN_PRICE, OrderIn
 
 ORDER_ID_ATTEMPTS = 5
 log = logging.getLogger("studyhub.orders")
@@ -146,56 +148,59 @@ _orders = cast(Table, Order.__table__)
 _goods = cast(Table, OrderGoods.__table__)
 _province, _city, _district = _areas.alias("province"), _areas.alias("city"), _areas.alias("district")
 
+
 # One read for every check: the address (its area names joined) and, outer-joined to it, the
 # caller's cart rows with their commodities. No row: not the caller's address; one row of NULL
 # lines: no cart row. (Sorted here, not by an ORDER BY: MariaDB would sort in a temporary table.)
-_ADDRESS_AND_LINES = (
-    select(
-        _province.c.name.label("province"),
-        _city.c.name.label("city"),
-        _district.c.name.label("district"),
-        _addresses.c.place,
-        _addresses.c.receiver,
-        _addresses.c.mobile,
-        _carts.c.commodity_id,
-        _commodities.c.name,
-        _carts.c.number,
-        _commodities.c.price,
-        _commodities.c.stock,
-        _commodities.c.is_delete,
-    )
-    .select_from(
-        _addresses.join(_province, _province.c.id == _addresses.c.province_id)
-        .join(_city, _city.c.id == _addresses.c.city_id)
-        .join(_district, _district.c.id == _addresses.c.district_id)
-        .outerjoin(
-            _carts.join(_commodities, _commodities.c.id == _carts.c.commodity_id),
-            and_(_carts.c.id.in_(bindparam("cart_ids", expanding=True)), _carts.c.user_id == _addresses.c.user_id),
+# Each statement is built and compiled once (``core.prepared``): those over cart rows once per
+# number of lines (at most ``MAX_ORDER_LINES``), their ids ``cart_0``, ``cart_1``...
+@lru_cache(maxsize=MAX_ORDER_LINES)
+def _address_and_lines(lines: int) -> Prepared:
+    return Prepared(
+        select(
+            _province.c.name.label("province"),
+            _city.c.name.label("city"),
+            _district.c.name.label("district"),
+            _addresses.c.place,
+            _addresses.c.receiver,
+            _addresses.c.mobile,
+            _carts.c.commodity_id,
+            _commodities.c.name,
+            _carts.c.number,
+            _commodities.c.price,
+            _commodities.c.stock,
+            _commodities.c.is_delete,
+        )
+        .select_from(
+            _addresses.join(_province, _province.c.id == _addresses.c.province_id)
+            .join(_city, _city.c.id == _addresses.c.city_id)
+            .join(_district, _district.c.id == _addresses.c.district_id)
+            .outerjoin(
+                _carts.join(_commodities, _commodities.c.id == _carts.c.commodity_id),
+                and_(_carts.c.id.in_(_cart_ids(lines)), _carts.c.user_id == _addresses.c.user_id),
+            )
+        )
+        .where(
+            _addresses.c.id == bindparam("address_id"),
+            _addresses.c.user_id == bindparam("user_id"),
+            _addresses.c.is_delete.is_(False),
         )
     )
-    .where(
-        _addresses.c.id == bindparam("address_id"),
-        _addresses.c.user_id == bindparam("user_id"),
-        _addresses.c.is_delete.is_(False),
+
+
+@lru_cache(maxsize=MAX_ORDER_LINES)
+def _claim_cart(lines: int) -> Prepared:
+    return Prepared(
+        sql_delete(_carts).where(_carts.c.id.in_(_cart_ids(lines)), _carts.c.user_id == bindparam("user_id"))
     )
-)
-_CLAIM_CART = sql_delete(_carts).where(
-    _carts.c.id.in_(bindparam("cart_ids", expanding=True)), _carts.c.user_id == bindparam("user_id")
-)
-_INSERT_ORDER = insert(_orders)
-_INSERT_GOODS = insert(_goods)
-_TAKE_STOCK = (
-    sql_update(_commodities)
-    .where(
-        _commodities.c.id == bindparam("take_id"),
-        _commodities.c.stock >= bindparam("take_n"),
-        _commodities.c.is_delete.is_(False),
-    )
-    .values(stock=_commodities.c.stock - bindparam("take_n"), sales=_commodities.c.sales + bindparam("take_n"))
-)
-_NAME_AND_DELETED = select(_commodities.c.name, _commodities.c.is_delete).where(
-    _commodities.c.id == bindparam("commodity_id")
-)
+
+
+def _cart_ids(lines: int) -> list[Any]:
+    return [bindparam(f"cart_{i}") for i in range(lines)]
+
+
+def _cart_params(cart_ids: list[int]) -> dict[str, int]:
+    return {f"cart_{i}": cart_id for i, cart_id in enumerate(cart_ids)}
 
 
 class GoodsLine(NamedTuple):
@@ -217,6 +222,30 @@ class PlacedOrder(NamedTuple):
     status: int
     create_time: datetime
     update_time: datetime
+
+
+def _inserting(table: Table, names: Sequence[str]) -> Prepared:
+    return Prepared(insert(table).values({name: bindparam(name) for name in names}))
+
+
+_INSERT_ORDER = _inserting(_orders, (*PlacedOrder._fields, "refund_required"))
+_INSERT_GOODS = _inserting(_goods, (*GoodsLine._fields, "order_id", "create_time", "update_time"))
+_TAKE_STOCK = Prepared(
+    sql_update(_commodities)
+    .where(
+        _commodities.c.id == bindparam("take_id"),
+        _commodities.c.stock >= bindparam("take_n"),
+        _commodities.c.is_delete.is_(False),
+    )
+    .values(
+        stock=_commodities.c.stock - bindparam("take_n"),
+        sales=_commodities.c.sales + bindparam("take_n"),
+        update_time=bindparam("now"),  # as the column's onupdate would
+    )
+)
+_NAME_AND_DELETED = Prepared(
+    select(_commodities.c.name, _commodities.c.is_delete).where(_commodities.c.id == bindparam("commodity_id"))
+)
 
 
 def address_text(province: str, city: str, district: str, place: str, receiver: str, mobile: str) -> str:
@@ -260,9 +289,9 @@ def place_order(session: Session, caller: Caller, body: OrderIn) -> dict[str, An
         raise errors.Invalid.field("cart", "请选择要结算的购物车商品。", code="empty_cart")
     conn = session.connection()
     user_id = caller.id
-    rows = conn.execute(
-        _ADDRESS_AND_LINES, {"address_id": body.address, "user_id": user_id, "cart_ids": cart_ids}
-    ).all()
+    rows = _address_and_lines(len(cart_ids)).all(
+        conn, {"address_id": body.address, "user_id": user_id, **_cart_params(cart_ids)}
+    )
     if not rows:
         raise errors.Invalid.field("address", "收货地址不存在。", code="invalid_address")
     address = address_text(rows[0].province, rows[0].city, rows[0].district, *rows[0][3:6])
@@ -274,13 +303,12 @@ def place_order(session: Session, caller: Caller, body: OrderIn) -> dict[str, An
     if total_amount < MIN_PRICE:  # a commodity priced 0.00 before prices had a minimum
         raise errors.Invalid.field("cart", f"订单金额不能低于 {MIN_PRICE} 元。", code="order_too_small")
 
-    claimed = conn.execute(_CLAIM_CART, {"cart_ids": cart_ids, "user_id": user_id})
-    if cast("CursorResult[Any]", claimed).rowcount != len(cart_ids):
+    if _claim_cart(len(cart_ids)).rowcount(conn, {"user_id": user_id, **_cart_params(cart_ids)}) != len(cart_ids):
         raise _no_such_cart()  # a concurrent submit of the same rows got there first
     order = _insert_order(conn, user_id, address, total_count, total_amount, body.pay_method)
-    _take_stock(conn, lines)
-    conn.execute(
-        _INSERT_GOODS,
+    _take_stock(conn, lines, order.create_time)
+    _INSERT_GOODS.insert_many(
+        conn,
         [
             {
                 **line._asdict(),
@@ -306,12 +334,12 @@ def _checked_lines(rows: Sequence[Row[*tuple[Any, ...]]], wanted: int) -> list[G
     return [GoodsLine(row.commodity_id, row.name, row.number, row.price) for row in ordered]
 
 
-def _take_stock(conn: Connection, lines: list[GoodsLine]) -> None:
+def _take_stock(conn: Connection, lines: list[GoodsLine], now: datetime) -> None:
     """The conditional UPDATE per line (``lines`` are in commodity-id order); 400 if one fails."""
     for line in lines:
-        taken = conn.execute(_TAKE_STOCK, {"take_id": line.commodity_id, "take_n": line.number})
-        if cast("CursorResult[Any]", taken).rowcount != 1:
-            name, deleted = conn.execute(_NAME_AND_DELETED, {"commodity_id": line.commodity_id}).one()
+        taken = {"take_id": line.commodity_id, "take_n": line.number, "now": now}
+        if _TAKE_STOCK.rowcount(conn, taken) != 1:
+            name, deleted = _NAME_AND_DELETED.first(conn, {"commodity_id": line.commodity_id})
             raise _no_such_cart() if deleted else _short_of_stock(name)
 
 
@@ -334,7 +362,7 @@ def _insert_order(
         )
         try:
             # MySQL and SQLite undo just the failed statement: no SAVEPOINT round trips needed
-            conn.execute(_INSERT_ORDER, {**order._asdict(), "refund_required": False})
+            _INSERT_ORDER.rowcount(conn, {**order._asdict(), "refund_required": False})
             return order
         except IntegrityError:
             if attempt == ORDER_ID_ATTEMPTS:
