@@ -24,11 +24,11 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.sql import ClauseElement
+if TYPE_CHECKING:  # SQLAlchemy is imported on first use: a function's import stays light
+    from sqlalchemy.engine import Connection, Dialect
+    from sqlalchemy.sql import ClauseElement
 
 
 @dataclass(slots=True)
@@ -129,6 +129,8 @@ class Prepared:
 
     @staticmethod
     def _raise(conn: Connection, cursor: Any, sql: str, parameters: Any, error: Exception) -> None:
+        from sqlalchemy import exc
+
         dialect = conn.dialect
         lost = dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)  # type: ignore[arg-type]
         if lost:
