@@ -135,3 +135,33 @@ def test_token_works_with_bearer_and_jwt_scheme(client, student):
     for scheme in ("Bearer", "JWT"):
         response = client.get(f"/api/users/users/{student.id}", headers={"Authorization": f"{scheme} {token}"})
         assert response.status_code == 200, scheme
+
+
+@pytest.mark.embedded_only
+def test_the_password_is_checked_outside_the_write_lock(client, student, monkeypatch, stack):
+    """SQLite: every transaction takes the one write lock at its BEGIN IMMEDIATE. The slow hash
+    (argon2, ~0.2 s) runs after the read's transaction ended, so a class logging in at once does
+    not queue behind each other's hashes past the busy timeout (503 in the bench before)."""
+    import sqlite3
+
+    from studyhub.core.config import get_settings
+    from studyhub.domain.users import login as rule
+
+    path = get_settings().database_url.split("///", 1)[-1]
+    real = rule.verify_password
+    seen = []
+
+    def verify_while_another_writer_begins(password, hashed):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if the login held it
+            other.execute("ROLLBACK")
+            seen.append("free")
+        finally:
+            other.close()
+        return real(password, hashed)
+
+    monkeypatch.setattr(rule, "verify_password", verify_while_another_writer_begins)
+    answer = login(client, student.username)
+    assert answer.status_code == 200, answer.text
+    assert seen == ["free"]

@@ -73,6 +73,11 @@ def login(session: Session, body: dict[str, Any]) -> dict[str, Any]:
     _check_captcha(uuid, verify)
 
     user = session.scalar(select(User).where(User.username_canonical == canonical))
+    # The read's transaction ends before the slow hash (~0.2 s of argon2): on SQLite every
+    # transaction holds the one write lock from its BEGIN IMMEDIATE, and a class logging in at
+    # once queued behind each other's hashes past the busy timeout (503). The last_login UPDATE
+    # below starts a short transaction of its own, committed with the request.
+    session.commit()
     if user is None:
         burn_password_check(password)
     if user is None or not verify_password(password, user.password) or not user.is_active:
