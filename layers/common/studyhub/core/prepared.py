@@ -10,8 +10,9 @@ would apply (SQLite's datetimes, booleans), into named tuples read by column nam
 What stays as with ``Connection.execute``: the statement runs on the SQLAlchemy connection's own
 DBAPI connection, inside its transaction; ``before_cursor_execute``/``after_cursor_execute``
 listeners run (the request deadline's socket timeouts in ``db_limits``, the statement counters of
-the tests); a driver error is raised as SQLAlchemy's ``DBAPIError`` and a lost connection is
-invalidated, so ``session_scope`` answers 503 and the breaker sees it.
+the tests); an error goes through Core's own handling (wrapped as ``DBAPIError``, ``handle_error``
+listeners, a lost connection invalidated with the pool's older ones), so ``session_scope``
+answers 503 and the breaker sees it.
 
 Only for statements built once (module level or ``functools.cache``): compiling costs far more
 than running, so a statement built per request belongs on ``Connection.execute`` and its cache.
@@ -112,8 +113,11 @@ class Prepared:
             rows = cursor.fetchall() if fetch else ()
             for listener in dispatch.after_cursor_execute:
                 listener(conn, cursor, compiled.sql, parameters, None, many)
-        except conn.dialect.loaded_dbapi.Error as error:
-            self._raise(conn, cursor, compiled.sql, parameters, error)
+        except BaseException as error:  # as Core's own execute does: the same handling, events and all
+            # (wrapped as ``DBAPIError``, the ``handle_error`` listeners run, and on a lost
+            # connection this one and every older pooled one invalidated). A private method, pinned
+            # by tests/e2e/test_prepared.py: it is exactly what ``Connection.execute`` calls.
+            conn._handle_dbapi_exception(error, compiled.sql, parameters, cursor, None)
         finally:
             cursor.close()
         return cursor, rows
@@ -126,18 +130,6 @@ class Prepared:
         for name, process in compiled.bind_processors.items():
             values[name] = process(values[name])
         return values if compiled.positional is None else tuple(values[n] for n in compiled.positional)
-
-    @staticmethod
-    def _raise(conn: Connection, cursor: Any, sql: str, parameters: Any, error: Exception) -> None:
-        from sqlalchemy import exc
-
-        dialect = conn.dialect
-        lost = dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)  # type: ignore[arg-type]
-        if lost:
-            conn.invalidate(error)
-        raise exc.DBAPIError.instance(
-            sql, parameters, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
-        ) from error
 
     # --- compiling -------------------------------------------------------------------------------
 
