@@ -108,7 +108,7 @@ def user_from_token(session: Session, token: str) -> SignedIn:
         raise Unauthorized("令牌无效", code="token_invalid")
     # One cache round trip: the token's denylist entry (a logout) and the user's current version
     # (a cache outage is a 503, never a pass).
-    revoked, version = get_cache().get_many([token_denylist.KEY.format(jti=jti), caller_versions.key(user_id)])
+    revoked, version = get_cache().get_many([token_denylist.key(jti), caller_versions.key(user_id)])
     user = _callers.get(user_id, version, claims.get("username"))
     if user is None:
         caller_versions.watch()  # this process's own writes to users forget them too
@@ -149,15 +149,11 @@ class _CallerCache:
                 pass
         self._entries[user_id] = (version, time.monotonic() + LOCAL_SECONDS, user)
 
-    def clear(self) -> None:
-        self._entries.clear()
-
 
 # The longest a process keeps a caller without reading the user again, should the cache have lost
 # the delete that follows a change's commit (``caller_versions``); otherwise until a change.
 LOCAL_SECONDS = 60.0
 _callers = _CallerCache()
-forget_callers = _callers.clear
 
 
 def issued_before(claims: dict, valid_after: datetime | None) -> bool:
