@@ -8,7 +8,6 @@ runtime, the generated Nginx config, API Gateway) publishes it like any other fu
 from chalice import Response
 
 from studyhub.http import Req, apidocs, create_app
-from studyhub.http.openapi_models import DiscoveryPublic
 from studyhub.http.routedoc import HTML, OPENAPI
 
 app, api = create_app("meta")
@@ -17,7 +16,7 @@ api.health(prefix="", backends=False)
 ASSET_PARAM = {"asset": {"type": "string", "enum": sorted(apidocs.ASSETS)}}
 
 
-@api.route("/", db=False, auth="none", response=DiscoveryPublic, summary="接口概览")
+@api.route("/", db=False, auth="none", response="DiscoveryPublic", summary="接口概览")
 def discovery(_req: Req):
     return apidocs.discovery()
 

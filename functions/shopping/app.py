@@ -5,29 +5,14 @@ registered with ``retry=True``: the binder runs each in a transaction retried wh
 """
 
 from studyhub.core.lazy import lazy_function, lazy_module
-from studyhub.domain.schema import FileUrlPublic
-from studyhub.domain.shopping.schemas import (
-    AlipaySigned,
-    CartIn,
-    CartRowPublic,
-    CartUpdate,
-    CommodityFilters,
-    CommodityIn,
-    CommodityPatch,
-    CommodityPublic,
-    OrderFilters,
-    OrderIn,
-    OrderPublic,
-    PaymentFilters,
-    PaymentPublic,
-    PaymentReturnPublic,
-    PayUrlPublic,
-)
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate, text_response
 from studyhub.http.pagination import paginate_rows
 from studyhub.http.params import bool_param, text_param
 from studyhub.http.routedoc import FORM, TEXT, UPLOAD
 
+# The group's pydantic models: route declarations name them ("XIn", resolved by the OpenAPI
+# generator); a view that validates a body or a filter imports them on its first use.
+schemas = lazy_module("studyhub.domain.shopping.schemas")
 # Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
 cart = lazy_module("studyhub.domain.shopping.cart")
 commodities = lazy_module("studyhub.domain.shopping.commodities")
@@ -44,6 +29,8 @@ ORDER_ID = {"order_id": {"type": "string", "pattern": "^[0-9]{1,32}$"}}
 PAY_ORDER_ID = {"id": {"type": "string", "pattern": "^[0-9]{1,32}$", "description": "订单号 order_id"}}
 
 app, api = create_app("shopping")
+# where the routes' model names resolve (reading __name__ imports nothing); FileUrlPublic: shared
+app.schemas = (schemas.__name__, "studyhub.domain.schema")
 api.health()
 
 
@@ -55,17 +42,17 @@ api.health()
     methods=["GET", "POST"],
     summary={"GET": "商品列表", "POST": "上架商品（超级用户）"},
     auth={"GET": "none"},
-    query={"GET": CommodityFilters},
+    query={"GET": "CommodityFilters"},
     paginated={"GET": True},
-    body={"POST": CommodityIn},
-    response=CommodityPublic,
+    body={"POST": "CommodityIn"},
+    response="CommodityPublic",
     status={"POST": 201},
     errors={"POST": (403,)},
 )
 def commodity_collection(req: Req):
     if req.method == "POST":
-        return Created(commodities.create(req.session, req.user, req.parse(CommodityIn)))
-    search = text_param(req.query, "search", CommodityFilters)
+        return Created(commodities.create(req.session, req.user, req.parse(schemas.CommodityIn)))
+    search = text_param(req.query, "search", schemas.CommodityFilters)
     page, count, params = commodities.listing(search)
     return paginate_rows(req, page, count, commodities.serialize_rows, params=params)
 
@@ -75,8 +62,8 @@ def commodity_collection(req: Req):
     methods=["GET", "PUT", "PATCH", "DELETE"],
     summary={"GET": "一件商品", "PUT": "修改商品", "PATCH": "修改商品（部分）", "DELETE": "下架商品"},
     auth={"GET": "none"},
-    body={"PUT": CommodityIn, "PATCH": CommodityPatch},
-    response=CommodityPublic,
+    body={"PUT": "CommodityIn", "PATCH": "CommodityPatch"},
+    response="CommodityPublic",
     status={"DELETE": 204},
     errors={"PUT": (403,), "PATCH": (403,), "DELETE": (403,)},
 )
@@ -87,7 +74,7 @@ def commodity_item(req: Req, id: int):
         commodities.delete(req.session, req.user, id)
         return NoContent()
     caller = req.user
-    body = req.parse(CommodityIn) if req.method == "PUT" else req.parse(CommodityPatch)
+    body = req.parse(schemas.CommodityIn) if req.method == "PUT" else req.parse(schemas.CommodityPatch)
     return commodities.update(req.session, caller, id, body)
 
 
@@ -96,7 +83,7 @@ def commodity_item(req: Req, id: int):
     methods=["POST"],
     summary="上传商品图片（JPEG、PNG 或 GIF，超级用户）",
     body=UPLOAD,
-    response=FileUrlPublic,
+    response="FileUrlPublic",
     errors=(403, 413, 415),
 )
 def commodity_image(req: Req, id: int):
@@ -108,7 +95,7 @@ def commodity_image(req: Req, id: int):
 # --- cart ---------------------------------------------------------------------------------
 
 
-@api.route("/shopping/cart", methods=["GET"], summary="我的购物车", paginated=True, response=CartRowPublic)
+@api.route("/shopping/cart", methods=["GET"], summary="我的购物车", paginated=True, response="CartRowPublic")
 def cart_collection(req: Req):
     caller = req.user
     return paginate(req, cart.owned_query(caller), lambda rows: cart.serialize_page(req.session, rows))
@@ -119,20 +106,20 @@ def cart_collection(req: Req):
     methods=["POST"],
     retry=True,
     summary="加入购物车（已有则累加数量）",
-    body=CartIn,
-    response=CartRowPublic,
+    body="CartIn",
+    response="CartRowPublic",
     status=201,
 )
 def cart_add(req: Req):
-    return Created(cart.add(req.session, req.user, req.parse(CartIn)))
+    return Created(cart.add(req.session, req.user, req.parse(schemas.CartIn)))
 
 
 @api.route(
     "/shopping/cart/{id}",
     methods=["GET", "PUT", "PATCH", "DELETE"],
     summary={"GET": "购物车的一行", "PUT": "修改数量", "PATCH": "修改数量", "DELETE": "移出购物车"},
-    body={"PUT": CartUpdate, "PATCH": CartUpdate},
-    response=CartRowPublic,
+    body={"PUT": "CartUpdate", "PATCH": "CartUpdate"},
+    response="CartRowPublic",
     status={"DELETE": 204},
 )
 def cart_item(req: Req, id: int):
@@ -142,7 +129,7 @@ def cart_item(req: Req, id: int):
     if req.method == "DELETE":
         cart.delete(req.session, caller, id)
         return NoContent()
-    return cart.update(req.session, caller, id, req.parse(CartUpdate))
+    return cart.update(req.session, caller, id, req.parse(schemas.CartUpdate))
 
 
 # --- orders -------------------------------------------------------------------------------
@@ -152,9 +139,9 @@ def cart_item(req: Req, id: int):
     "/shopping/orders",
     methods=["GET"],
     summary="我的订单（管理员：所有人的订单）",
-    query=OrderFilters,
+    query="OrderFilters",
     paginated=True,
-    response=OrderPublic,
+    response="OrderPublic",
 )
 def order_collection(req: Req):
     stmt = orders.listing_query(
@@ -170,12 +157,12 @@ def order_collection(req: Req):
     methods=["POST"],
     retry=True,
     summary="用购物车的行下单",
-    body=OrderIn,
-    response=OrderPublic,
+    body="OrderIn",
+    response="OrderPublic",
     status=201,
 )
 def order_place(req: Req):
-    return Created(orders.place_order(req.session, req.user, req.parse(OrderIn)))
+    return Created(orders.place_order(req.session, req.user, req.parse(schemas.OrderIn)))
 
 
 @api.route(
@@ -183,8 +170,8 @@ def order_place(req: Req):
     methods=["PUT"],
     retry=True,
     summary="支付宝同步返回（查询串为支付宝签名的参数）",
-    query=AlipaySigned,
-    response=PaymentReturnPublic,
+    query="AlipaySigned",
+    response="PaymentReturnPublic",
     errors=(403, 409),
 )
 def order_paid_return(req: Req):
@@ -193,7 +180,7 @@ def order_paid_return(req: Req):
 
 
 @api.route(
-    "/shopping/orders/{order_id}", methods=["GET"], summary="一个订单", response=OrderPublic, path_params=ORDER_ID
+    "/shopping/orders/{order_id}", methods=["GET"], summary="一个订单", response="OrderPublic", path_params=ORDER_ID
 )
 def order_item(req: Req, order_id: str):
     return orders.detail(req.session, req.user, order_id)
@@ -204,7 +191,7 @@ def order_item(req: Req, order_id: str):
     methods=["POST"],
     retry=True,
     summary="取消未支付的订单",
-    response=OrderPublic,
+    response="OrderPublic",
     path_params=ORDER_ID,
     errors=(409,),
 )
@@ -216,7 +203,7 @@ def order_cancel(req: Req, order_id: str):
     "/shopping/orders/{order_id}/ship",
     methods=["POST"],
     summary="发货（超级用户）：待发货 → 已发货",
-    response=OrderPublic,
+    response="OrderPublic",
     path_params=ORDER_ID,
     errors=(403, 409),
 )
@@ -228,7 +215,7 @@ def order_ship(req: Req, order_id: str):
     "/shopping/orders/{order_id}/receive",
     methods=["POST"],
     summary="确认收货：已发货 → 已收货",
-    response=OrderPublic,
+    response="OrderPublic",
     path_params=ORDER_ID,
     errors=(403, 409),
 )
@@ -240,7 +227,7 @@ def order_receive(req: Req, order_id: str):
     "/shopping/orders/{order_id}/finish",
     methods=["POST"],
     summary="完成订单：已收货 → 已完成",
-    response=OrderPublic,
+    response="OrderPublic",
     path_params=ORDER_ID,
     errors=(403, 409),
 )
@@ -253,7 +240,7 @@ def order_finish(req: Req, order_id: str):
     methods=["POST"],
     db=False,  # Alipay is asked between two short transactions, never inside one
     summary="支付宝全额退款（超级用户）：待发货或已取消待退款 → 已退款",
-    response=OrderPublic,
+    response="OrderPublic",
     path_params=ORDER_ID,
     errors=(403, 409, 503),
 )
@@ -271,16 +258,16 @@ def order_refund(req: Req, order_id: str):
     "/shopping/payments",
     methods=["GET"],
     summary="我的支付记录（管理员：所有人的）",
-    query=PaymentFilters,
+    query="PaymentFilters",
     paginated=True,
-    response=PaymentPublic,
+    response="PaymentPublic",
 )
 def payment_collection(req: Req):
     stmt = payments.listing_query(req.user, refund_required=bool_param(req.query, "refund_required"))
     return paginate(req, stmt, lambda rows: [payments.serialize(p) for p in rows])
 
 
-@api.route("/shopping/payments/{id}", methods=["GET"], summary="一条支付记录", response=PaymentPublic)
+@api.route("/shopping/payments/{id}", methods=["GET"], summary="一条支付记录", response="PaymentPublic")
 def payment_item(req: Req, id: int):
     return payments.detail(req.session, req.user, id)
 
@@ -289,7 +276,7 @@ def payment_item(req: Req, id: int):
     "/shopping/payments/{id}/pay",
     methods=["GET"],
     summary="未支付订单的支付宝支付链接（路径中为订单号）",
-    response=PayUrlPublic,
+    response="PayUrlPublic",
     path_params=PAY_ORDER_ID,
 )
 def payment_pay_url(req: Req, id: str):
@@ -303,7 +290,7 @@ def payment_pay_url(req: Req, id: str):
     summary="支付宝异步通知",
     auth="none",
     body=FORM,
-    form=AlipaySigned,
+    form="AlipaySigned",
     response=TEXT,
 )
 def payment_notify(req: Req):

@@ -3,27 +3,13 @@
 from chalice import Response
 
 from studyhub.core.lazy import lazy_function, lazy_module
-from studyhub.domain.schema import FileUrlPublic
-from studyhub.domain.users.schemas import (
-    AddressIn,
-    AddressPatch,
-    AddressPublic,
-    AreaDetailPublic,
-    AreaPublic,
-    LoginIn,
-    LoginResult,
-    MessagePublic,
-    PasswordChange,
-    TokenPublic,
-    UserCreate,
-    UserFilters,
-    UserPublic,
-    UserUpdate,
-)
 from studyhub.http import Created, NoContent, Req, create_app, int_param, json_response, paginate
 from studyhub.http.params import bool_param, text_param
 from studyhub.http.routedoc import PNG, UPLOAD
 
+# The group's pydantic models: route declarations name them ("XIn", resolved by the OpenAPI
+# generator); a view that validates a body or a filter imports them on its first use.
+schemas = lazy_module("studyhub.domain.users.schemas")
 # Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
 addresses = lazy_module("studyhub.domain.users.addresses")
 areas = lazy_module("studyhub.domain.users.areas")
@@ -37,6 +23,8 @@ bearer_token = lazy_function("studyhub.http.auth", "token_from_header")
 UUID_PARAM = {"type": "string", "format": "uuid", "maxLength": 36}
 
 app, api = create_app("users")
+# where the routes' model names resolve (reading __name__ imports nothing); FileUrlPublic: shared
+app.schemas = (schemas.__name__, "studyhub.domain.schema")
 api.health()
 
 
@@ -56,7 +44,7 @@ def captcha(req: Req, uuid: str):
 
 
 @api.route(
-    "/users/login", methods=["POST"], auth="none", body=LoginIn, response=LoginResult, summary="登录", errors=(429,)
+    "/users/login", methods=["POST"], auth="none", body="LoginIn", response="LoginResult", summary="登录", errors=(429,)
 )
 def login_view(req: Req):
     ratelimit.limit_login(req.client_address)  # every attempt, whatever the username
@@ -67,22 +55,22 @@ def login_view(req: Req):
     "/users/users",
     methods=["GET", "POST"],
     summary={"GET": "用户列表（老师及以上）", "POST": "创建用户（超级用户）"},
-    query={"GET": UserFilters},
+    query={"GET": "UserFilters"},
     paginated={"GET": True},
-    body={"POST": UserCreate},
-    response=UserPublic,
+    body={"POST": "UserCreate"},
+    response="UserPublic",
     status={"POST": 201},
     errors=(403,),
 )
 def users_collection(req: Req):
     if req.method == "POST":
-        return Created(users.create(req.session, req.user, req.parse(UserCreate)))
+        return Created(users.create(req.session, req.user, req.parse(schemas.UserCreate)))
     from studyhub.domain.users.accounts import serialize_user
 
     stmt = users.users_query(
         req.user,
         group_id=int_param(req.query, "groups", low=1),
-        search=text_param(req.query, "search", UserFilters),
+        search=text_param(req.query, "search", schemas.UserFilters),
         is_active=bool_param(req.query, "is_active"),
     )
     return paginate(req, stmt, lambda rows: [serialize_user(u) for u in rows])
@@ -92,8 +80,8 @@ def users_collection(req: Req):
     "/users/users/{id}",
     methods=["GET", "PUT", "PATCH", "DELETE"],
     summary={"GET": "一个用户", "PUT": "修改用户", "PATCH": "修改用户（部分）", "DELETE": "停用用户（超级用户）"},
-    body={"PUT": UserUpdate, "PATCH": UserUpdate},
-    response=UserPublic,
+    body={"PUT": "UserUpdate", "PATCH": "UserUpdate"},
+    response="UserPublic",
     status={"DELETE": 204},
     errors=(403,),
 )
@@ -105,21 +93,21 @@ def user_item(req: Req, id: int):
     if req.method == "DELETE":
         users.deactivate(req.session, req.user, id)
         return NoContent()
-    return users.update(req.session, req.user, id, req.parse(UserUpdate))
+    return users.update(req.session, req.user, id, req.parse(schemas.UserUpdate))
 
 
 @api.route(
     "/users/users/{id}/password",
     methods=["PUT"],
     summary="修改密码（本人凭原密码；超级用户可直接设置任何人的）",
-    body=PasswordChange,
+    body="PasswordChange",
     status=204,
     errors=(403,),
 )
 def user_password(req: Req, id: int):
     """Self: old_password and new_password; a superuser for another user: new_password alone.
     Every token of that user issued before is 401 afterwards."""
-    users.change_password(req.session, req.user, id, req.parse(PasswordChange))
+    users.change_password(req.session, req.user, id, req.parse(schemas.PasswordChange))
     return NoContent()
 
 
@@ -127,7 +115,7 @@ def user_password(req: Req, id: int):
     "/users/users/{id}/password/reset",
     methods=["POST"],
     summary="重置密码并邮件发送新密码（超级用户，或同班老师）",
-    response=MessagePublic,
+    response="MessagePublic",
     status=202,
     errors=(403, 409),
 )
@@ -145,7 +133,7 @@ def logout_view(req: Req):
     return NoContent()
 
 
-@api.route("/users/token/refresh", methods=["POST"], summary="刷新令牌", response=TokenPublic)
+@api.route("/users/token/refresh", methods=["POST"], summary="刷新令牌", response="TokenPublic")
 def token_refresh(req: Req):
     return sessions.refresh(req.user)
 
@@ -155,7 +143,7 @@ def token_refresh(req: Req):
     methods=["POST"],
     summary="上传头像（JPEG、PNG 或 GIF）",
     body=UPLOAD,
-    response=FileUrlPublic,
+    response="FileUrlPublic",
     errors=(403,),
 )
 def user_avatar(req: Req, id: int):
@@ -164,12 +152,12 @@ def user_avatar(req: Req, id: int):
     return users.upload_avatar(req.session, caller, id, files)
 
 
-@api.route("/users/area", auth="none", response=AreaPublic, many=True, summary="省份列表")
+@api.route("/users/area", auth="none", response="AreaPublic", many=True, summary="省份列表")
 def area_provinces(req: Req):
     return areas.provinces(req.session)
 
 
-@api.route("/users/area/{id}", auth="none", response=AreaDetailPublic, summary="一个地区及其下级")
+@api.route("/users/area/{id}", auth="none", response="AreaDetailPublic", summary="一个地区及其下级")
 def area_item(req: Req, id: int):
     return areas.area(req.session, id)
 
@@ -179,13 +167,13 @@ def area_item(req: Req, id: int):
     methods=["GET", "POST"],
     summary={"GET": "我的收货地址", "POST": "新增收货地址"},
     paginated={"GET": True},
-    body={"POST": AddressIn},
-    response=AddressPublic,
+    body={"POST": "AddressIn"},
+    response="AddressPublic",
     status={"POST": 201},
 )
 def address_collection(req: Req):
     if req.method == "POST":
-        return Created(addresses.create(req.session, req.user, req.parse(AddressIn)))
+        return Created(addresses.create(req.session, req.user, req.parse(schemas.AddressIn)))
     return paginate(req, addresses.owned_query(req.user), lambda rows: [addresses.serialize(a) for a in rows])
 
 
@@ -193,8 +181,8 @@ def address_collection(req: Req):
     "/users/address/{id}",
     methods=["GET", "PUT", "PATCH", "DELETE"],
     summary={"GET": "一个收货地址", "PUT": "修改收货地址", "PATCH": "修改收货地址（部分）", "DELETE": "删除收货地址"},
-    body={"PUT": AddressIn, "PATCH": AddressPatch},
-    response=AddressPublic,
+    body={"PUT": "AddressIn", "PATCH": "AddressPatch"},
+    response="AddressPublic",
     status={"DELETE": 204},
 )
 def address_item(req: Req, id: int):
@@ -203,5 +191,5 @@ def address_item(req: Req, id: int):
     if req.method == "DELETE":
         addresses.delete(req.session, req.user, id)
         return NoContent()
-    body = req.parse(AddressIn) if req.method == "PUT" else req.parse(AddressPatch)
+    body = req.parse(schemas.AddressIn) if req.method == "PUT" else req.parse(schemas.AddressPatch)
     return addresses.update(req.session, req.user, id, body)

@@ -3,35 +3,6 @@ submissions, statistics, the mistake book and practice (§9). Routes only."""
 
 from studyhub.core.errors import Invalid
 from studyhub.core.lazy import lazy_function, lazy_module
-from studyhub.domain.work.schemas import (
-    AnswersIn,
-    AssignmentFilters,
-    AssignmentIn,
-    AssignmentPaperPublic,
-    AssignmentPatch,
-    AssignmentPublic,
-    AttemptPublic,
-    LabelIn,
-    LabelPublic,
-    MarksIn,
-    MistakePublic,
-    PaperIn,
-    PaperPatch,
-    PaperPublic,
-    PracticeIn,
-    PracticeQuery,
-    PracticeResultPublic,
-    PracticeTopicPublic,
-    RosterRowPublic,
-    StatsPublic,
-    SubmissionPublic,
-    SubmitIn,
-    TopicFilters,
-    TopicIn,
-    TopicPatch,
-    TopicPublic,
-    TopicSearch,
-)
 from studyhub.http import (
     Created,
     NoContent,
@@ -47,6 +18,9 @@ from studyhub.http import (
 from studyhub.http.pagination import paginate_rows
 from studyhub.http.params import text_param
 
+# The group's pydantic models: route declarations name them ("XIn", resolved by the OpenAPI
+# generator); a view that validates a body or a filter imports them on its first use.
+schemas = lazy_module("studyhub.domain.work.schemas")
 # Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
 assignments = lazy_module("studyhub.domain.work.assignments")
 attempts = lazy_module("studyhub.domain.work.attempts")
@@ -62,6 +36,7 @@ readable_assignment = lazy_function("studyhub.domain.work.homework", "readable_a
 get_search = lazy_function("studyhub.clients.search", "get_search")
 
 app, api = create_app("work")
+app.schemas = (schemas.__name__,)  # where the routes' model names resolve (reading it imports nothing)
 api.health({"search": lambda: get_search().ping()})
 
 
@@ -70,15 +45,15 @@ api.health({"search": lambda: get_search().ping()})
     methods=["GET", "POST"],
     summary={"GET": "标签列表", "POST": "创建标签（老师及以上）"},
     paginated={"GET": True},
-    body={"POST": LabelIn},
-    response=LabelPublic,
+    body={"POST": "LabelIn"},
+    response="LabelPublic",
     status={"POST": 201},
     errors={"POST": (403,)},
 )
 def label_collection(req: Req):
     caller = req.user
     if req.method == "POST":
-        return Created(labels.create(req.session, caller, req.parse(LabelIn)))
+        return Created(labels.create(req.session, caller, req.parse(schemas.LabelIn)))
     return paginate(req, labels.list_query(), lambda rows: [labels.serialize(x) for x in rows])
 
 
@@ -86,8 +61,8 @@ def label_collection(req: Req):
     "/work/labels/{id}",
     methods=["GET", "PUT", "PATCH", "DELETE"],
     summary={"GET": "一个标签", "PUT": "修改标签", "PATCH": "修改标签", "DELETE": "删除标签"},
-    body={"PUT": LabelIn, "PATCH": LabelIn},
-    response=LabelPublic,
+    body={"PUT": "LabelIn", "PATCH": "LabelIn"},
+    response="LabelPublic",
     status={"DELETE": 204},
     errors={"PUT": (403,), "PATCH": (403,), "DELETE": (403,)},
 )
@@ -98,24 +73,24 @@ def label_item(req: Req, id: int):
     if req.method == "DELETE":
         labels.delete(req.session, caller, id)
         return NoContent()
-    return labels.update_label(req.session, caller, id, req.parse(LabelIn))
+    return labels.update_label(req.session, caller, id, req.parse(schemas.LabelIn))
 
 
 @api.route(
     "/work/topics",
     methods=["GET", "POST"],
     summary={"GET": "题目列表（学生看不到答案和考试题）", "POST": "创建题目（老师及以上）"},
-    query={"GET": TopicFilters},
+    query={"GET": "TopicFilters"},
     paginated={"GET": True},
-    body={"POST": TopicIn},
-    response=TopicPublic,
+    body={"POST": "TopicIn"},
+    response="TopicPublic",
     status={"POST": 201},
     errors={"POST": (403,)},
 )
 def topic_collection(req: Req):
     caller = req.user
     if req.method == "POST":
-        return Created(topics.create(req.session, caller, req.parse(TopicIn)))
+        return Created(topics.create(req.session, caller, req.parse(schemas.TopicIn)))
     rows, count, params = topics.list_query(
         caller,
         label_id=int_param(req.query, "label", low=1),
@@ -124,12 +99,12 @@ def topic_collection(req: Req):
     return paginate_rows(req, rows, count, lambda page: topics.serialize_rows(caller, page), params=params)
 
 
-@api.route("/work/topics/search", summary="题目全文搜索", query=TopicSearch, paginated=True, response=TopicPublic)
+@api.route("/work/topics/search", summary="题目全文搜索", query="TopicSearch", paginated=True, response="TopicPublic")
 def topic_search(req: Req):
     caller = req.user
     offset, limit, style = page_window(req)
     count, results = topics.search(
-        req.session, caller, text_param(req.query, "subject", TopicSearch), offset=offset, limit=limit
+        req.session, caller, text_param(req.query, "subject", schemas.TopicSearch), offset=offset, limit=limit
     )
     nxt, prev = page_links(req, offset, limit, style, count)
     return {"count": count, "next": nxt, "previous": prev, "results": results}
@@ -139,8 +114,8 @@ def topic_search(req: Req):
     "/work/topics/{id}",
     methods=["GET", "PUT", "PATCH", "DELETE"],
     summary={"GET": "一道题目", "PUT": "修改题目", "PATCH": "修改题目（部分）", "DELETE": "删除题目"},
-    body={"PUT": TopicIn, "PATCH": TopicPatch},
-    response=TopicPublic,
+    body={"PUT": "TopicIn", "PATCH": "TopicPatch"},
+    response="TopicPublic",
     status={"DELETE": 204},
     errors={"PUT": (403,), "PATCH": (403,), "DELETE": (403,)},
 )
@@ -151,7 +126,7 @@ def topic_item(req: Req, id: int):
     if req.method == "DELETE":
         topics.delete(req.session, caller, id)
         return NoContent()
-    body = req.parse(TopicIn) if req.method == "PUT" else req.parse(TopicPatch)
+    body = req.parse(schemas.TopicIn) if req.method == "PUT" else req.parse(schemas.TopicPatch)
     return topics.update_topic(req.session, caller, id, body)
 
 
@@ -163,15 +138,15 @@ def topic_item(req: Req, id: int):
     methods=["GET", "POST"],
     summary={"GET": "试卷列表（老师及以上）", "POST": "创建试卷（老师及以上）"},
     paginated={"GET": True},
-    body={"POST": PaperIn},
-    response=PaperPublic,
+    body={"POST": "PaperIn"},
+    response="PaperPublic",
     status={"POST": 201},
     errors=(403,),
 )
 def paper_collection(req: Req):
     caller = req.user
     if req.method == "POST":
-        return Created(papers.create(req.session, caller, req.parse(PaperIn)))
+        return Created(papers.create(req.session, caller, req.parse(schemas.PaperIn)))
     return paginate(req, papers.list_query(caller), lambda rows: papers.serialize_page(req.session, rows))
 
 
@@ -179,8 +154,8 @@ def paper_collection(req: Req):
     "/work/papers/{id}",
     methods=["GET", "PUT", "PATCH", "DELETE"],
     summary={"GET": "一份试卷", "PUT": "修改试卷", "PATCH": "修改试卷（部分）", "DELETE": "删除试卷"},
-    body={"PUT": PaperIn, "PATCH": PaperPatch},
-    response=PaperPublic,
+    body={"PUT": "PaperIn", "PATCH": "PaperPatch"},
+    response="PaperPublic",
     status={"DELETE": 204},
     errors={"GET": (403,), "PUT": (403, 409), "PATCH": (403, 409), "DELETE": (403,)},
 )
@@ -191,7 +166,7 @@ def paper_item(req: Req, id: int):
     if req.method == "DELETE":
         papers.delete_paper(req.session, caller, id)
         return NoContent()
-    body = req.parse(PaperIn) if req.method == "PUT" else req.parse(PaperPatch)
+    body = req.parse(schemas.PaperIn) if req.method == "PUT" else req.parse(schemas.PaperPatch)
     return papers.update_paper(req.session, caller, id, body)
 
 
@@ -199,17 +174,17 @@ def paper_item(req: Req, id: int):
     "/work/assignments",
     methods=["GET", "POST"],
     summary={"GET": "作业和考试（学生：自己班级的）", "POST": "布置作业或考试（老师及以上）"},
-    query={"GET": AssignmentFilters},
+    query={"GET": "AssignmentFilters"},
     paginated={"GET": True},
-    body={"POST": AssignmentIn},
-    response=AssignmentPublic,
+    body={"POST": "AssignmentIn"},
+    response="AssignmentPublic",
     status={"POST": 201},
     errors={"POST": (403,)},
 )
 def assignment_collection(req: Req):
     caller = req.user
     if req.method == "POST":
-        return Created(assignments.create(req.session, caller, req.parse(AssignmentIn)))
+        return Created(assignments.create(req.session, caller, req.parse(schemas.AssignmentIn)))
     kind = req.query.get("kind") or None
     if kind not in (None, "homework", "exam"):
         raise Invalid.field("kind", "必须是 homework 或 exam。", code="invalid_filter")
@@ -222,8 +197,8 @@ def assignment_collection(req: Req):
     "/work/assignments/{id}",
     methods=["GET", "PATCH", "DELETE"],
     summary={"GET": "一项作业", "PATCH": "修改作业", "DELETE": "删除作业"},
-    body={"PATCH": AssignmentPatch},
-    response=AssignmentPublic,
+    body={"PATCH": "AssignmentPatch"},
+    response="AssignmentPublic",
     status={"DELETE": 204},
     errors={"PATCH": (403, 409), "DELETE": (403,)},
 )
@@ -234,13 +209,13 @@ def assignment_item(req: Req, id: int):
     if req.method == "DELETE":
         assignments.delete_assignment(req.session, caller, id)
         return NoContent()
-    return assignments.update_assignment(req.session, caller, id, req.parse(AssignmentPatch))
+    return assignments.update_assignment(req.session, caller, id, req.parse(schemas.AssignmentPatch))
 
 
 @api.route(
     "/work/assignments/{id}/paper",
     summary="作答用的试卷（学生：仅在开放时间内；考试题只在这里可见）",
-    response=AssignmentPaperPublic,
+    response="AssignmentPaperPublic",
     errors=(409,),
 )
 def assignment_paper(req: Req, id: int):
@@ -252,7 +227,7 @@ def assignment_paper(req: Req, id: int):
     methods=["POST"],
     retry=True,
     summary="开始作答（学生；重复开始返回同一次作答）",
-    response=AttemptPublic,
+    response="AttemptPublic",
     status=(201, 200),  # 201 a new attempt, 200 the same attempt started again
     errors=(403, 409),
 )
@@ -266,12 +241,12 @@ def assignment_start(req: Req, id: int):
     methods=["PUT"],
     retry=True,
     summary="保存草稿（整体替换）",
-    body=AnswersIn,
-    response=AttemptPublic,
+    body="AnswersIn",
+    response="AttemptPublic",
     errors=(403, 409),
 )
 def assignment_answers(req: Req, id: int):
-    return attempts.save_draft(req.session, req.user, id, req.parse(AnswersIn).answers)
+    return attempts.save_draft(req.session, req.user, id, req.parse(schemas.AnswersIn).answers)
 
 
 @api.route(
@@ -279,13 +254,13 @@ def assignment_answers(req: Req, id: int):
     methods=["POST"],
     retry=True,
     summary="交卷（与草稿按题合并；只能交一次）",
-    body=SubmitIn,
-    response=SubmissionPublic,
+    body="SubmitIn",
+    response="SubmissionPublic",
     status=201,
     errors=(403, 409),
 )
 def assignment_submit(req: Req, id: int):
-    submission_id = attempts.submit(req.session, req.user, id, req.parse(SubmitIn).answers)
+    submission_id = attempts.submit(req.session, req.user, id, req.parse(schemas.SubmitIn).answers)
     return Created(submissions.read(req.session, req.user, submission_id))
 
 
@@ -293,7 +268,7 @@ def assignment_submit(req: Req, id: int):
     "/work/assignments/{id}/submissions",
     summary="班级学生的作答情况（布置者、管理员）",
     paginated=True,
-    response=RosterRowPublic,
+    response="RosterRowPublic",
 )
 def assignment_submissions(req: Req, id: int):
     offset, limit, style = page_window(req)
@@ -301,7 +276,7 @@ def assignment_submissions(req: Req, id: int):
     return page_of(req, count, results, offset, limit, style)
 
 
-@api.route("/work/assignments/{id}/stats", summary="作业统计（布置者、管理员）", response=StatsPublic)
+@api.route("/work/assignments/{id}/stats", summary="作业统计（布置者、管理员）", response="StatsPublic")
 def assignment_stats(req: Req, id: int):
     return stats.stats(req.session, req.user, id)
 
@@ -310,17 +285,17 @@ def assignment_stats(req: Req, id: int):
     "/work/submissions/{id}",
     methods=["GET", "PATCH"],
     summary={"GET": "一份提交", "PATCH": "批改问答题（布置者、管理员）"},
-    body={"PATCH": MarksIn},
-    response=SubmissionPublic,
+    body={"PATCH": "MarksIn"},
+    response="SubmissionPublic",
     errors={"PATCH": (403,)},
 )
 def submission_item(req: Req, id: int):
     if req.method == "GET":
         return submissions.read(req.session, req.user, id)
-    return submissions.mark(req.session, req.user, id, req.parse(MarksIn).marks)
+    return submissions.mark(req.session, req.user, id, req.parse(schemas.MarksIn).marks)
 
 
-@api.route("/work/mistakes", summary="错题本（学生）", paginated=True, response=MistakePublic, errors=(403,))
+@api.route("/work/mistakes", summary="错题本（学生）", paginated=True, response="MistakePublic", errors=(403,))
 def mistake_collection(req: Req):
     offset, limit, style = page_window(req)
     count, results = mistakes.page(req.session, req.user, now(), offset=offset, limit=limit)
@@ -342,8 +317,8 @@ def mistake_item(req: Req, topic: int):
 @api.route(
     "/work/practice",
     summary="今日练习：先复习到期的错题，再做相似题（不分页）",
-    query=PracticeQuery,
-    response=PracticeTopicPublic,
+    query="PracticeQuery",
+    response="PracticeTopicPublic",
     many=True,
     errors=(403,),
 )
@@ -357,9 +332,9 @@ def practice_list(req: Req):
     methods=["POST"],
     retry=True,
     summary="练习作答：判分并更新复习计划",
-    body=PracticeIn,
-    response=PracticeResultPublic,
+    body="PracticeIn",
+    response="PracticeResultPublic",
     errors=(403,),
 )
 def practice_answer(req: Req, topic: int):
-    return practice.answer(req.session, req.user, topic, req.parse(PracticeIn).answer)
+    return practice.answer(req.session, req.user, topic, req.parse(schemas.PracticeIn).answer)

@@ -60,6 +60,9 @@ DYNAMIC_IMPORTS: dict[str, tuple[str, ...]] = {
     "studyhub.core.lazy": (),
     # preload() imports the names of its REQUEST_PATH_MODULES: strings, read as edges like the above
     "studyhub.http.snapstart": (),
+    # resolve_schema() imports the schema modules a function's app.py names (StudyHubApp.schemas:
+    # literals there, checked as that function's edges) and SHARED_SCHEMAS (strings, read as edges)
+    "studyhub.http.routedoc": (),
 }
 IMPORT_CALLS = {"import_module", "__import__", "spec_from_file_location", "lazy_module", "lazy_function"}
 

@@ -33,10 +33,13 @@ class StudyHubApp(Chalice):
 
     _local: threading.local
 
-    def __init__(self, app_name: str, **kwargs: Any) -> None:
+    def __init__(self, app_name: str, *, schemas: str | tuple[str, ...] = (), **kwargs: Any) -> None:
         object.__setattr__(self, "_local", threading.local())
         super().__init__(app_name, **kwargs)
         self.openapi_operations: list[Any] = []  # studyhub.http.routedoc.Operation, one per api.route
+        # The modules whose models the routes name by a string ("studyhub.domain.work.schemas"),
+        # in lookup order: resolved by the OpenAPI generator, never imported here (routedoc).
+        self.schemas: tuple[str, ...] = (schemas,) if isinstance(schemas, str) else tuple(schemas)
         self.api.binary_types = list(BINARY_TYPES)
         snapstart.install(self)  # on Lambda with SnapStart only: preload before, re-seed after
 

@@ -3,6 +3,8 @@
 Routes come from routes.yaml (``studyhub.core.routing``); what each promises comes from its app's
 ``openapi_operations`` (``api.route(..., body=, response=, ...)``, ``routedoc.py``); schemas come
 from the pydantic models themselves, so the document states the limits the server enforces.
+Models a route names by a string (``response="TopicPublic"``) are resolved here, in the app's
+schema module and then the shared ones (``routedoc.resolve_doc``); an unknown name is an error.
 The apps are handed in (``local/openapi.py`` loads them): the layer never imports a function.
 
 Every operation lists its success answer, the errors it can give (``400`` with the ``errors``
@@ -13,6 +15,7 @@ and a ``default`` error, all in the one ``ErrorBody`` shape. Output is determini
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -21,7 +24,7 @@ from studyhub.core.routing import Routing
 from studyhub.http import routedoc
 from studyhub.http.openapi_models import ErrorBody, Page, PageQuery
 from studyhub.http.params import MAX_ID
-from studyhub.http.routedoc import AUTH_BEARER, Operation, RouteDoc, for_method
+from studyhub.http.routedoc import AUTH_BEARER, Operation, RouteDoc, for_method, resolve_doc, schema_modules
 
 REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]
@@ -68,7 +71,7 @@ def build_document(routing: Routing, apps: Mapping[str, Any], *, version: str) -
     """The document for ``routing``'s functions; ``apps[name]`` is each function's Chalice app."""
     builder = _Builder()
     for name, function in routing.functions.items():
-        registered = _registered(apps[name])
+        registered = _registered(name, apps[name])
         for path, methods in function.routes:
             for method in methods:
                 operation = registered.get((path, method))
@@ -78,9 +81,13 @@ def build_document(routing: Routing, apps: Mapping[str, Any], *, version: str) -
     return builder.document(list(routing.functions), version)
 
 
-def _registered(app: Any) -> dict[tuple[str, str], Operation]:
+def _registered(name: str, app: Any) -> dict[tuple[str, str], Operation]:
+    """The app's operations by ``(path, method)``, with the models they name resolved."""
+    modules = schema_modules(app)
     found: dict[tuple[str, str], Operation] = {}
     for operation in getattr(app, "openapi_operations", []):
+        where = f"{name}: {','.join(operation.methods)} {operation.path} ({operation.view})"
+        operation = replace(operation, doc=resolve_doc(operation.doc, modules, where=where))
         for method in operation.methods:
             found[(operation.path, method)] = operation
     return found

@@ -6,12 +6,12 @@ so it is ``404`` — the same for every group (a JSON ``true``, ``1.0`` or ``٣`
 
 from __future__ import annotations
 
-from typing import Any
-
-from annotated_types import MaxLen
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from studyhub.core import errors
+
+if TYPE_CHECKING:  # a function's import stays without pydantic: text_param gets the model at run time
+    from pydantic import BaseModel
 
 MAX_ID = 2**53 - 1
 
@@ -79,6 +79,8 @@ def check_single_values(query_params: Any) -> None:
 def text_param(query: dict[str, str], name: str, filters: type[BaseModel]) -> str:
     """A text filter from the query string (``?search=``), at most as long as the route's filter
     model documents it (its ``max_length``); absent → ``""``, longer → 400."""
+    from annotated_types import MaxLen
+
     max_length = next(m.max_length for m in filters.model_fields[name].metadata if isinstance(m, MaxLen))
     value = query.get(name) or ""
     if len(value) > max_length:

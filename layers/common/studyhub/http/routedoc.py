@@ -3,21 +3,40 @@
 ``api.route(path, methods, body=..., response=..., ...)`` stores one ``RouteDoc`` per route in the
 app's ``openapi_operations``; nothing here runs during a request (responses are not validated at
 run time). Every per-method field takes either one value for all the route's methods or a
-``{method: value}`` map, so a collection route can say ``body={"POST": ClassIn}``.
+``{method: value}`` map, so a collection route can say ``body={"POST": "ClassIn"}``.
 
-Bodies and responses are pydantic models, or a media-type string for what isn't JSON:
+Bodies and responses are pydantic models, named by a string, or a media-type string for what
+isn't JSON:
 
 - ``body``: a model (JSON), ``FORM`` + model (``form=``: form-encoded fields), ``UPLOAD``
   (multipart with a binary ``file``);
 - ``response``: a model, a tuple of models (any of them), ``list[Model]`` via ``many=``,
-  ``PNG``/``TEXT``/``CSV``/``HTML``/``ASSET``/``OPENAPI`` for other content.
+  ``PNG``/``TEXT``/``CSV``/``HTML``/``ASSET``/``OPENAPI`` for other content;
+- ``query``: a model of the query parameters (filters).
+
+**Models by name.** A declaration names its model (``response="TopicPublic"``), it does not
+import it: a function's ``import app`` then loads no schema module and no pydantic (~60 ms of a
+cold start), and only a view that validates a body or a filter imports them, on first use
+(``schemas = lazy_module(...)``, ``req.parse(schemas.TopicIn)``). A string with a ``/`` is a
+media type, any other string is a model's name (an identifier). Names are resolved when the
+document is built (``resolve_doc``: the OpenAPI generator, and the SnapStart preload that builds
+the request models), first in the modules the function declares (``StudyHubApp.schemas``, e.g.
+``("studyhub.domain.work.schemas",)``; users and shopping add ``"studyhub.domain.schema"`` for
+``FileUrlPublic``), then in ``SHARED_SCHEMAS`` (``HealthPublic``, ``DiscoveryPublic``). A name
+found nowhere, or naming something that is not a pydantic model, raises ``UnknownSchema`` with the
+route and the name: the document is never generated with a wrong or missing schema. A model
+class may still be passed where its import costs nothing (a script, a test).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 AUTH_BEARER = "bearer"
 AUTH_NONE = "none"
@@ -31,6 +50,10 @@ CSV = "text/csv"
 HTML = "text/html"
 ASSET = "application/octet-stream"  # a static file: its own type (JavaScript, CSS, PNG)
 OPENAPI = "application/vnd.oai.openapi+json"  # served as application/json: an OpenAPI document
+
+# Where a model named by a string is looked up after the modules the function declares.
+SHARED_SCHEMAS = ("studyhub.http.openapi_models",)
+MODEL_FIELDS = ("body", "form", "response", "query")  # the fields that may name a model
 
 
 def for_method(value: Any, method: str, default: Any = None) -> Any:
@@ -47,13 +70,13 @@ class RouteDoc:
     summary: str | dict[str, str] = ""
     description: str = ""  # defaults to the view's docstring
     auth: str | dict[str, str] = AUTH_BEARER
-    body: Any = None  # model | media type | {method: ...}
-    form: Any = None  # the fields of a FORM body (a model)
-    response: Any = None  # model | (models,) | media type | {method: ...}
+    body: Any = None  # model (or its name) | media type | {method: ...}
+    form: Any = None  # the fields of a FORM body (a model or its name)
+    response: Any = None  # model (or its name) | (models,) | media type | {method: ...}
     many: bool | dict[str, bool] = False  # a JSON list of ``response`` (not paginated)
     paginated: bool | dict[str, bool] = False  # ``Page[response]`` and the page/size/limit/offset parameters
     status: int | tuple[int, ...] | dict[str, int] = 200  # the success status (201, 202, 204), or several
-    query: Any = None  # a model of the query parameters (filters), or {method: model}
+    query: Any = None  # a model (or its name) of the query parameters (filters), or {method: model}
     errors: tuple[int, ...] | dict[str, tuple[int, ...]] = ()  # besides those implied (400, 401, 404, 503)
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # non-id path parameters' schemas
     tags: tuple[str, ...] = ()
@@ -75,3 +98,52 @@ class Operation:
     view: str
     ids: frozenset[str]
     doc: RouteDoc
+
+
+class UnknownSchema(LookupError):
+    """A route names a model that its function's schema module and the shared ones don't hold."""
+
+
+def is_media_type(value: str) -> bool:
+    """``"image/png"``, ``FORM``, ``OPENAPI``: a media type; ``"TopicIn"``: a model's name."""
+    return "/" in value
+
+
+def schema_modules(app: Any) -> tuple[str, ...]:
+    """Where ``app``'s routes' model names are looked up, in order."""
+    own: tuple[str, ...] = getattr(app, "schemas", ())
+    return own + SHARED_SCHEMAS
+
+
+def resolve_schema(name: str, modules: Sequence[str], *, where: str) -> type[BaseModel]:
+    """The pydantic model named ``name`` in the first of ``modules`` that holds the name (each
+    imported here: a function's ``app.py`` names them, the layer imports no group's module)."""
+    from pydantic import BaseModel
+
+    if not name.isidentifier():
+        raise UnknownSchema(f"{where}: {name!r} is neither a media type (type/subtype) nor a model's name")
+    for module in modules:
+        found = getattr(import_module(module), name, None)
+        if found is None:
+            continue
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+        raise UnknownSchema(f"{where}: {name!r} in {module} is not a pydantic model")
+    raise UnknownSchema(f"{where}: no model named {name!r} in {', '.join(modules)}")
+
+
+def resolve_doc(doc: RouteDoc, modules: Sequence[str], *, where: str) -> RouteDoc:
+    """``doc`` with every model name of its ``MODEL_FIELDS`` replaced by the model; media types
+    and classes stay as they are. ``where`` (the route) starts the error's message."""
+
+    def resolved(value: Any, label: str) -> Any:
+        if isinstance(value, str):
+            return value if is_media_type(value) else resolve_schema(value, modules, where=label)
+        if isinstance(value, tuple):
+            return tuple(resolved(item, label) for item in value)
+        if isinstance(value, dict) and all(isinstance(k, str) and k.isupper() for k in value):
+            return {method: resolved(item, f"{label}[{method}]") for method, item in value.items()}
+        return value
+
+    changes = {name: resolved(getattr(doc, name), f"{where} {name}") for name in MODEL_FIELDS}
+    return replace(doc, **changes)

@@ -100,12 +100,17 @@ def preload(app: StudyHubApp) -> list[str]:
 
 
 def request_models(app: StudyHubApp) -> list[Any]:
-    """The pydantic models a route validates requests with (bodies, forms, query filters)."""
+    """The pydantic models a route validates requests with (bodies, forms, query filters), the
+    names its declaration gives resolved as the OpenAPI generator resolves them."""
     from pydantic import BaseModel
 
+    from studyhub.http.routedoc import resolve_doc, schema_modules
+
+    modules = schema_modules(app)
     found: dict[str, Any] = {}
     for operation in app.openapi_operations:
-        for value in (operation.doc.body, operation.doc.form, operation.doc.query):
+        doc = resolve_doc(operation.doc, modules, where=f"{operation.path} ({operation.view})")
+        for value in (doc.body, doc.form, doc.query):
             for candidate in value.values() if isinstance(value, dict) else [value]:
                 if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                     found[f"{candidate.__module__}.{candidate.__qualname__}"] = candidate
