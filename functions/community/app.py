@@ -9,6 +9,7 @@ from studyhub.http.pagination import paginate_rows
 schemas = lazy_module("studyhub.domain.community.schemas")
 # Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
 articles = lazy_module("studyhub.domain.community.articles")
+article_reads = lazy_module("studyhub.domain.community.article_reads")  # on Core: no ORM, no schemas
 comments = lazy_module("studyhub.domain.community.comments")
 
 app, api = create_app("community")
@@ -29,7 +30,7 @@ def article_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(articles.create(req.session, caller, req.parse(schemas.ArticleIn)))
-    return paginate_rows(req, articles.list_query(), articles.count_query(), articles.serialize_rows)
+    return paginate_rows(req, article_reads.list_query(), article_reads.count_query(), article_reads.serialize_rows)
 
 
 @api.route(
@@ -44,7 +45,7 @@ def article_collection(req: Req):
 def article_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
-        return articles.read(req.session, id)
+        return article_reads.read(req.connection, id)
     if req.method == "DELETE":
         articles.delete(req.session, caller, id)
         return NoContent()

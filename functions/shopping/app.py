@@ -5,6 +5,7 @@ registered with ``retry=True``: the binder runs each in a transaction retried wh
 """
 
 from studyhub.core.lazy import lazy_function, lazy_module
+from studyhub.domain.shopping.limits import NAME_MAX_LENGTH
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate, text_response
 from studyhub.http.pagination import paginate_rows
 from studyhub.http.params import bool_param, text_param
@@ -16,6 +17,7 @@ schemas = lazy_module("studyhub.domain.shopping.schemas")
 # Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
 cart = lazy_module("studyhub.domain.shopping.cart")
 commodities = lazy_module("studyhub.domain.shopping.commodities")
+commodity_reads = lazy_module("studyhub.domain.shopping.commodity_reads")  # on Core: no ORM, no schemas
 commodity_images = lazy_module("studyhub.domain.shopping.commodity_images")
 fulfilment = lazy_module("studyhub.domain.shopping.fulfilment")
 orders = lazy_module("studyhub.domain.shopping.orders")
@@ -52,9 +54,9 @@ api.health()
 def commodity_collection(req: Req):
     if req.method == "POST":
         return Created(commodities.create(req.session, req.user, req.parse(schemas.CommodityIn)))
-    search = text_param(req.query, "search", schemas.CommodityFilters)
-    page, count, params = commodities.listing(search)
-    return paginate_rows(req, page, count, commodities.serialize_rows, params=params)
+    search = text_param(req.query, "search", NAME_MAX_LENGTH)  # CommodityFilters.search's max_length
+    page, count, params = commodity_reads.listing(search)
+    return paginate_rows(req, page, count, commodity_reads.serialize_rows, params=params)
 
 
 @api.route(
@@ -69,7 +71,7 @@ def commodity_collection(req: Req):
 )
 def commodity_item(req: Req, id: int):
     if req.method == "GET":
-        return commodities.read(req.session, id)
+        return commodity_reads.read(req.connection, id)
     if req.method == "DELETE":
         commodities.delete(req.session, req.user, id)
         return NoContent()

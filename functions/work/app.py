@@ -31,6 +31,7 @@ practice = lazy_module("studyhub.domain.work.practice")
 stats = lazy_module("studyhub.domain.work.stats")
 submissions = lazy_module("studyhub.domain.work.submissions")
 topics = lazy_module("studyhub.domain.work.topics")
+topic_reads = lazy_module("studyhub.domain.work.topic_reads")  # on Core: the list needs no ORM, no schemas
 now = lazy_function("studyhub.domain.work.homework", "now")
 readable_assignment = lazy_function("studyhub.domain.work.homework", "readable_assignment")
 get_search = lazy_function("studyhub.clients.search", "get_search")
@@ -91,12 +92,12 @@ def topic_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(topics.create(req.session, caller, req.parse(schemas.TopicIn)))
-    rows, count, params = topics.list_query(
+    rows, count, params = topic_reads.list_query(
         caller,
         label_id=int_param(req.query, "label", low=1),
         topic_type=int_param(req.query, "type", low=0, high=4),
     )
-    return paginate_rows(req, rows, count, lambda page: topics.serialize_rows(caller, page), params=params)
+    return paginate_rows(req, rows, count, lambda page: topic_reads.serialize_rows(caller, page), params=params)
 
 
 @api.route("/work/topics/search", summary="题目全文搜索", query="TopicSearch", paginated=True, response="TopicPublic")
@@ -122,7 +123,7 @@ def topic_search(req: Req):
 def topic_item(req: Req, id: int):
     caller = req.user
     if req.method == "GET":
-        return topics.detail(req.session, caller, id)
+        return topic_reads.detail(req.connection, caller, id)
     if req.method == "DELETE":
         topics.delete(req.session, caller, id)
         return NoContent()

@@ -36,7 +36,7 @@ def make_rows(make_user):
 
 def test_rows_read_as_connection_execute_reads_them(platform, make_user):
     from studyhub.core.db import session_scope
-    from studyhub.domain.community import articles
+    from studyhub.domain.community import article_reads as articles
 
     article_id = make_rows(make_user)
     with session_scope() as session:
@@ -56,7 +56,7 @@ def test_values_bound_in_the_statement_and_pages_match(platform, make_user, incl
 
     from studyhub.core.db import session_scope
     from studyhub.core.prepared import Prepared, paged
-    from studyhub.domain.work.topics import ROW_COLUMNS
+    from studyhub.domain.work.topic_reads import ROW_COLUMNS
     from studyhub.domain.work.visibility import visible_topic_columns
 
     make_rows(make_user)
@@ -96,7 +96,7 @@ def test_a_connection_lost_under_a_prepared_read_is_invalidated_and_unavailable(
     from studyhub.core.config import get_settings
     from studyhub.core.db import session_scope
     from studyhub.core.errors import Unavailable
-    from studyhub.domain.community import articles
+    from studyhub.domain.community import article_reads as articles
 
     article_id = make_rows(make_user)
     killer = create_engine(get_settings().database_url)

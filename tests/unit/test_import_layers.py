@@ -32,19 +32,20 @@ SHARED_GROUP_MODULES = (
     "studyhub.domain.users.schemas",
     "studyhub.domain.users.usernames",
 )
-LAYER_BELOW_OPS = ("core", "models", "migrations", "clients", "http", "domain", "domain.*")
+LAYER_BELOW_OPS = ("core", "tables", "models", "migrations", "clients", "http", "domain", "domain.*")
 ALLOWED: dict[str, tuple[str, ...]] = {
     # unit             may import
     "core": (),
-    "models": ("core",),
-    "migrations": ("core", "models"),
+    "tables": ("core",),  # Core tables, read without the ORM; the models map them
+    "models": ("core", "tables"),
+    "migrations": ("core", "tables", "models"),
     "clients": ("core",),
-    "http": ("core", "models", "clients"),
-    "domain": ("core", "models", "clients"),  # domain.access, .schema, .images: shared by every group
-    "domain.*": ("core", "models", "clients", "domain", *SHARED_GROUP_MODULES),  # + its own group
+    "http": ("core", "tables", "models", "clients"),
+    "domain": ("core", "tables", "models", "clients"),  # domain.access, .schema, .images: shared by every group
+    "domain.*": ("core", "tables", "models", "clients", "domain", *SHARED_GROUP_MODULES),  # + its own group
     "ops": (*LAYER_BELOW_OPS, "jobs", "local"),  # on top: nothing imports ops
-    "jobs": ("core", "models", "clients", "domain", "domain.*"),
-    "functions.*": ("core", "models", "clients", "http", "domain", "domain.*"),  # not another function
+    "jobs": ("core", "tables", "models", "clients", "domain", "domain.*"),
+    "functions.*": ("core", "tables", "models", "clients", "http", "domain", "domain.*"),  # not another function
     "local": ("functions.*", "jobs", *LAYER_BELOW_OPS),
     "studyhub": (),  # the package's __init__: a docstring, so importing any module stays cheap
 }

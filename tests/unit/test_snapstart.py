@@ -152,11 +152,10 @@ def test_without_snapstart_no_hook_is_registered_and_nothing_is_preloaded(tmp_pa
 # --- a cold start without SnapStart: what ``import app`` and a first health answer load ------------
 
 GROUPS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "app.py").is_file())
-# The layer's modules still allowed to bring pydantic into a cold start (routes name their models,
-# routedoc.py, so nothing else may): binder.Api.health imports openapi_models.HealthPublic until
-# it declares ``response="HealthPublic"``. An allowance no longer used fails the test: then this
-# is empty, and a cold start loads no pydantic at all.
-PYDANTIC_AT_COLD_START = {"studyhub.http.openapi_models"}
+# The layer's modules allowed to bring pydantic into a cold start: none (routes name their models,
+# routedoc.py; the health check declares ``response="HealthPublic"``). An allowance added here and
+# no longer used fails the test.
+PYDANTIC_AT_COLD_START: set[str] = set()
 
 COLD_SCRIPT = r"""
 import json, sys

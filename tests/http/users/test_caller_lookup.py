@@ -27,7 +27,7 @@ def test_the_caller_reads_as_its_row_does(make_user, role):
         listen = lambda *args: statements.append(args[2])  # noqa: E731 - the statement text
         event.listen(get_engine(), "before_cursor_execute", listen)
         try:
-            caller = load_caller(session, user.id)
+            caller = load_caller(session.connection(), user.id)
         finally:
             event.remove(get_engine(), "before_cursor_execute", listen)
         row = session.get(User, user.id)
@@ -46,8 +46,8 @@ def test_an_unknown_user_is_none_and_the_caller_cannot_be_changed(make_user):
 
     user = make_user("student", is_active=False)
     with session_scope() as session:
-        assert load_caller(session, user.id + 10_000) is None
-        caller = load_caller(session, user.id)
+        assert load_caller(session.connection(), user.id + 10_000) is None
+        caller = load_caller(session.connection(), user.id)
     assert caller is not None and caller.is_active is False
     with pytest.raises(dataclasses.FrozenInstanceError):
         caller.is_superuser = True  # type: ignore[misc]

@@ -156,7 +156,7 @@ def test_logout_holds_in_another_process(client, platform, student):
         "from studyhub.http.auth import user_from_token\n"
         "with session_scope() as session:\n"
         "    try:\n"
-        "        user_from_token(session, sys.argv[1])\n"
+        "        user_from_token(session.connection, sys.argv[1])\n"
         "        print('accepted')\n"
         "    except Unauthorized as error:\n"
         "        print(error.code)\n"

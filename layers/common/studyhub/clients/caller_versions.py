@@ -19,6 +19,7 @@ lost exactly then), such an entry lives at most ``LOCAL_SECONDS`` (``http/auth.p
 from __future__ import annotations
 
 import secrets
+import sys
 from typing import TYPE_CHECKING, Any
 
 from studyhub.clients.cache import get_cache
@@ -56,7 +57,7 @@ def forget(user_ids: set[int]) -> None:
 
 def _is_user(obj: Any) -> bool:
     # by table name: the clients layer doesn't import the models
-    return getattr(type(obj), "__tablename__", None) == "users"
+    return getattr(getattr(type(obj), "__table__", None), "name", None) == "users"
 
 
 def _changed_users(session: Session) -> set[int]:
@@ -91,9 +92,16 @@ _watching = False
 def watch() -> None:
     """Forget changed users on every flush of every session of this process (idempotent). Called
     by ``domain/users/accounts.py`` (every module that writes users imports it) and by the first
-    caller lookup (``http/auth.py``): wherever users are written or served from the cache."""
+    caller lookup (``http/auth.py``): wherever users are written or served from the cache. A
+    process that hasn't imported the ORM has no session to watch yet: the listener is registered
+    when the first one is made (``core.db.when_sessions``), so a Core-only request doesn't import it."""
     global _watching
     if _watching:
+        return
+    if "sqlalchemy.orm" not in sys.modules:
+        from studyhub.core.db import when_sessions
+
+        when_sessions(watch)
         return
     from sqlalchemy import event
     from sqlalchemy.orm import Session

@@ -188,8 +188,23 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
         with _lock:
             if _sessionmaker is None:
+                for callback in _before_sessions:
+                    callback()
                 _sessionmaker = sessionmaker(engine, expire_on_commit=False)
     return _sessionmaker
+
+
+_before_sessions: list[Callable[[], None]] = []
+
+
+def when_sessions(callback: Callable[[], None]) -> None:
+    """Call ``callback`` before the process's first ORM session is made (listeners on ``Session``,
+    registered without importing the ORM before it is needed); now, if one was. Idempotent
+    callbacks: each sessionmaker made (tests reset it) calls them again."""
+    if _sessionmaker is not None:
+        callback()
+    elif callback not in _before_sessions:
+        _before_sessions.append(callback)
 
 
 def reset() -> None:
@@ -274,35 +289,98 @@ def rows_matched(session: Session, statement: Executable) -> int:
     return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
+class Transaction:
+    """One unit of work, begun on first use: ``connection`` for Core statements (a read that needs
+    no ORM never imports it: the caller and the topics list, ``studyhub.tables``) and ``session``
+    when a rule needs the ORM, on the same connection and in the same transaction. Once there is a
+    session it owns the transaction (``control_fully``): it commits, rolls back and runs the hooks."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+        self._session: Session | None = None
+
+    @classmethod
+    def over(cls, session: Session) -> Transaction:
+        """The transaction of a session opened elsewhere (``run_in_transaction``'s attempts)."""
+        transaction = cls()
+        transaction._session = session
+        return transaction
+
+    @property
+    def connection(self) -> Connection:
+        if self._session is not None:
+            return self._session.connection()
+        if self._connection is None:
+            connection = get_engine().connect()
+            connection.begin()
+            self._connection = connection
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            make = get_sessionmaker()
+            if self._connection is None:
+                self._session = make()
+            else:
+                self._session = make(bind=self._connection, join_transaction_mode="control_fully")
+        return self._session
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+        # a session made but never used hasn't joined the transaction Core statements began
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.commit()
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
+
+    def close(self, hooks: str) -> None:
+        """Close it and run the session's ``after_commit`` or ``after_rollback`` hooks."""
+        session, connection = self._session, self._connection
+        if session is not None:
+            session.close()
+        if connection is not None:
+            connection.close()
+        if session is not None:
+            _run_hooks(session, hooks)
+
+
 @contextmanager
-def session_scope() -> Iterator[Session]:
+def transaction_scope() -> Iterator[Transaction]:
     """One unit of work: commit on success, roll back on any error, then run the hooks."""
     from studyhub.core.db_limits import breaker_for
 
-    try:
-        session = get_sessionmaker()()
-    except exc.DBAPIError as error:
-        raise Unavailable("database") from error
+    transaction = Transaction()
     breaker = breaker_for(get_engine())
     probe = breaker.admit()  # 503 at once while the database is known to be lost
     try:
-        yield session
-        session.commit()
+        yield transaction
+        transaction.commit()
     except BaseException as error:
         breaker.failed(error, probe)
         try:
-            session.rollback()
+            transaction.rollback()
         except Exception:
             pass
-        _run_hooks(session, "after_rollback")
-        session.close()
+        transaction.close("after_rollback")
         if isinstance(error, (exc.DBAPIError, exc.TimeoutError)) and is_unreachable(error):
             raise Unavailable("database") from error
         raise
     else:
         breaker.succeeded(probe)
-        session.close()
-        _run_hooks(session, "after_commit")
+        transaction.close("after_commit")
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """``transaction_scope`` for work that is all ORM: its session."""
+    with transaction_scope() as transaction:
+        yield transaction.session
 
 
 def ping() -> None:

@@ -21,7 +21,9 @@ from studyhub.core.errors import Unauthorized
 from studyhub.core.security import decode_token
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Connection
 
     from studyhub.core.prepared import Prepared
 
@@ -60,9 +62,8 @@ def _caller_statement() -> Prepared:
     from sqlalchemy import bindparam, select
 
     from studyhub.core.prepared import Prepared
-    from studyhub.models.users import User, user_groups
+    from studyhub.tables.users import user_groups, users
 
-    users = User.__table__
     return Prepared(
         select(
             users.c.id,
@@ -77,11 +78,12 @@ def _caller_statement() -> Prepared:
     )
 
 
-def load_caller(session: Session, user_id: int) -> SignedIn | None:
-    """The user ``user_id`` as a ``SignedIn``, active or not; ``None`` when there is no such user."""
-    from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID
+def load_caller(conn: Connection, user_id: int) -> SignedIn | None:
+    """The user ``user_id`` as a ``SignedIn``, active or not; ``None`` when there is no such user.
+    Core on ``conn`` (a session's ``connection()`` too): the ORM isn't imported for it."""
+    from studyhub.tables.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID
 
-    rows = _caller_statement().all(session.connection(), {"user_id": user_id})
+    rows = _caller_statement().all(conn, {"user_id": user_id})
     if not rows:
         return None
     first = rows[0]
@@ -97,7 +99,9 @@ def load_caller(session: Session, user_id: int) -> SignedIn | None:
     )
 
 
-def user_from_token(session: Session, token: str) -> SignedIn:
+def user_from_token(connect: Callable[[], Connection], token: str) -> SignedIn:
+    """The active user ``token`` names; 401 otherwise. ``connect()`` gives the connection of the
+    request's transaction, asked for only when the user has to be read."""
     claims = decode_token(token)
     jti = claims.get("jti")
     try:
@@ -114,7 +118,7 @@ def user_from_token(session: Session, token: str) -> SignedIn:
         caller_versions.watch()  # this process's own writes to users forget them too
         if not isinstance(version, str):
             version = caller_versions.claim(user_id)  # before the row is read: see caller_versions
-        user = load_caller(session, user_id)
+        user = load_caller(connect(), user_id)
         if user is not None and version is not None:
             _callers.put(user_id, version, user)
     if user is None or not user.is_active:

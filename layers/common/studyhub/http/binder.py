@@ -152,10 +152,10 @@ class Api:
 
     @staticmethod
     def _run_once(view: View, req: Req, params: dict[str, Any]) -> Response:
-        from studyhub.core.db import session_scope
+        from studyhub.core.db import transaction_scope
 
         with ExitStack() as stack:
-            req.use_session(lambda: stack.enter_context(session_scope()))
+            req.use_transaction(lambda: stack.enter_context(transaction_scope()))
             return to_response(view(req, **params))
 
     @staticmethod
@@ -184,14 +184,12 @@ class Api:
     ) -> None:
         """``GET /<group>/health`` (``prefix``: another one): database and cache (unless ``backends``
         is false: a function that uses neither), plus the group's own checks."""
-        from studyhub.http.openapi_models import HealthPublic
-
         group = self.group
         defaults = {"database": _check_database, "cache": _check_cache} if backends else {}
         all_checks = {**defaults, **(checks or {})}
         path = f"/{group}/health" if prefix is None else f"{prefix}/health"
 
-        @self.route(path, db=False, auth="none", response=HealthPublic, summary="健康检查", errors=(503,))
+        @self.route(path, db=False, auth="none", response="HealthPublic", summary="健康检查", errors=(503,))
         def health(_req: Req) -> Response:
             results: dict[str, str] = {}
             for name, check in all_checks.items():

@@ -113,10 +113,10 @@ def paginate_rows(
     ``core.prepared.paged(stmt)``, ``count`` a ``select(func.count())`` over the same FROM and WHERE (no derived
     table; the domain module keeps the two filters in one place). ``params`` fill both statements'
     ``bindparam()``s. ``serialize`` gets the page's rows, read by column name (``row.id``,
-    ``row.label_name``). Both run on the session's connection, in its transaction.
+    ``row.label_name``). Both run on the request's connection (no ORM session), in its transaction.
     """
     offset, limit, style = page_window(req)
-    conn = req.session.connection()
+    conn = req.connection
     total = count.scalar(conn, params) or 0
     rows = page.all(conn, {**(params or {}), "page_offset": offset, "page_limit": limit}) if total else []
     return page_of(req, total, serialize(rows), offset, limit, style)

@@ -76,12 +76,16 @@ def check_single_values(query_params: Any) -> None:
             raise errors.Invalid.field(name, "该参数只能出现一次。", code="invalid_filter")
 
 
-def text_param(query: dict[str, str], name: str, filters: type[BaseModel]) -> str:
+def text_param(query: dict[str, str], name: str, filters: type[BaseModel] | int) -> str:
     """A text filter from the query string (``?search=``), at most as long as the route's filter
-    model documents it (its ``max_length``); absent → ``""``, longer → 400."""
-    from annotated_types import MaxLen
+    model documents it (its ``max_length``), or ``filters`` characters when it is a number (the
+    model's own constant: a route that needs no pydantic); absent → ``""``, longer → 400."""
+    if isinstance(filters, int):
+        max_length = filters
+    else:
+        from annotated_types import MaxLen
 
-    max_length = next(m.max_length for m in filters.model_fields[name].metadata if isinstance(m, MaxLen))
+        max_length = next(m.max_length for m in filters.model_fields[name].metadata if isinstance(m, MaxLen))
     value = query.get(name) or ""
     if len(value) > max_length:
         raise errors.Invalid.field(name, f"长度不能超过 {max_length} 个字符。", code="invalid_filter")

@@ -1,5 +1,6 @@
 """``Req``: what a view gets — the parsed request, the caller (authenticated on first use) and
-the session of the transaction the binder runs it in."""
+the transaction the binder runs it in: its Core ``connection`` or its ORM ``session``, both begun
+on first use (``core.db.Transaction``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from studyhub.http.validation import validate
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
+    from studyhub.core.db import Transaction
     from studyhub.http.auth import SignedIn
     from studyhub.http.uploads import UploadedFile
 
@@ -23,7 +26,7 @@ M = TypeVar("M", bound="BaseModel")
 PUBLIC_PREFIX = "/api"
 
 
-def _no_session() -> Session:
+def _no_transaction() -> Transaction:
     raise RuntimeError("this route was registered with db=False")
 
 
@@ -33,17 +36,24 @@ class Req:
     def __init__(self, request: Any, request_id: str) -> None:
         self.raw = request
         self.request_id = request_id
-        self._session_factory: Callable[[], Session] = _no_session
-        self._session: Session | None = None
+        self._open_transaction: Callable[[], Transaction] = _no_transaction
+        self._transaction: Transaction | None = None
         self._user: SignedIn | None = None
         self._json: Any = None
         self.user_id: int | None = None
 
-    def use_session(self, factory: Callable[[], Session]) -> None:
-        """Start a new transaction's view of the request: a new session, the caller read again."""
-        self._session_factory = factory
-        self._session = None
+    def use_transaction(self, factory: Callable[[], Transaction]) -> None:
+        """Start a new transaction's view of the request: a new transaction (``factory`` opens it
+        on first use), the caller read again."""
+        self._open_transaction = factory
+        self._transaction = None
         self._user = None
+
+    def use_session(self, factory: Callable[[], Session]) -> None:
+        """``use_transaction`` over a session opened elsewhere (a retried attempt's, a view's own)."""
+        from studyhub.core.db import Transaction
+
+        self.use_transaction(lambda: Transaction.over(factory()))
 
     @property
     def method(self) -> str:
@@ -76,9 +86,18 @@ class Req:
 
     @property
     def session(self) -> Session:
-        if self._session is None:
-            self._session = self._session_factory()
-        return self._session
+        """The ORM session of the request's transaction."""
+        return self._current_transaction().session
+
+    @property
+    def connection(self) -> Connection:
+        """The Core connection of the request's transaction (the ORM isn't imported for it)."""
+        return self._current_transaction().connection
+
+    def _current_transaction(self) -> Transaction:
+        if self._transaction is None:
+            self._transaction = self._open_transaction()
+        return self._transaction
 
     # auth ------------------------------------------------------------------------------------
     @property
@@ -98,7 +117,7 @@ class Req:
             token = token_from_header(self.headers.get("authorization"))
             if token is None:
                 return None
-            self._user = user_from_token(self.session, token)
+            self._user = user_from_token(lambda: self.connection, token)
             self.user_id = self._user.id
         return self._user
 

@@ -8,25 +8,29 @@ loaded with one query for its replies.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.dialects import mysql
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin
+from studyhub.tables import community as tables
+from studyhub.tables.community import LongText  # noqa: F401 - where the rest of the code imports it from
 
-# TEXT is 64 KiB on MySQL: articles may be longer, so MEDIUMTEXT there (16 MiB).
-LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql")
 
+class Article(Base):
+    # The table is Core's (studyhub.tables.community): the list and one article are read without
+    # the ORM. These annotations type the mapped columns.
+    __table__ = tables.articles
 
-class Article(TimestampMixin, SoftDeleteMixin, Base):
-    __tablename__ = "articles"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
-    content: Mapped[str] = mapped_column(LongText)
-    # Only ever changed by one atomic ``UPDATE ... SET page_view = page_view + 1``.
-    page_view: Mapped[int] = mapped_column(Integer, default=0)
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    id: Mapped[int]
+    title: Mapped[str]
+    content: Mapped[str]
+    page_view: Mapped[int]
+    user_id: Mapped[int]
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+    is_delete: Mapped[bool]
 
 
 class Comment(TimestampMixin, SoftDeleteMixin, Base):

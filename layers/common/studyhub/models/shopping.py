@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime
-
-Money = Numeric(10, 2)
+from studyhub.models.base import Base, BigId, TimestampMixin, UTCDateTime
+from studyhub.tables import shopping as tables
+from studyhub.tables.shopping import Money
 
 # Order.status
 UNPAID, PAID, SHIPPED, RECEIVED, FINISHED, CANCELLED, REFUNDED = 1, 2, 3, 4, 5, 6, 7
@@ -26,18 +26,22 @@ UNPAID, PAID, SHIPPED, RECEIVED, FINISHED, CANCELLED, REFUNDED = 1, 2, 3, 4, 5, 
 ALIPAY, CASH_ON_DELIVERY = 1, 2
 
 
-class Commodity(TimestampMixin, SoftDeleteMixin, Base):
-    __tablename__ = "commodities"
+class Commodity(Base):
+    # The table is Core's (studyhub.tables.shopping): the list and one commodity are read without
+    # the ORM. These annotations type the mapped columns.
+    __table__ = tables.commodities
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
-    price: Mapped[Decimal] = mapped_column(Money)
-    stock: Mapped[int] = mapped_column(Integer, default=0)
-    sales: Mapped[int] = mapped_column(Integer, default=0)
-    description: Mapped[str] = mapped_column(Text, default="")
-    image: Mapped[str | None] = mapped_column(String(500), default=None)  # a URL
-    # the stored file behind ``image`` when it was uploaded (deleted when replaced)
-    image_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    id: Mapped[int]
+    name: Mapped[str]
+    price: Mapped[Decimal]
+    stock: Mapped[int]
+    sales: Mapped[int]
+    description: Mapped[str]
+    image: Mapped[str | None]
+    image_key: Mapped[str | None]
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+    is_delete: Mapped[bool]
 
 
 class ShoppingCart(TimestampMixin, Base):

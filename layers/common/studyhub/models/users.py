@@ -3,77 +3,50 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, SmallInteger, String, Table
-from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Dialect
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
-from sqlalchemy.types import TypeEngine
 
-from studyhub.core.usernames import MAX_USERNAME_LENGTH, canonical_username
-from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
-
-TEACHER_GROUP_ID = 1
-STUDENT_GROUP_ID = 2
-GROUPS = {TEACHER_GROUP_ID: "老师", STUDENT_GROUP_ID: "学生"}
-
-# Usernames compare binary on MySQL/MariaDB: the database's default collation would make
-# `víctor` equal `victor` (and `ALICE` equal `alice`); equality of names is decided by
-# `username_canonical` alone, never by a collation.
-UsernameText = String(MAX_USERNAME_LENGTH).with_variant(
-    mysql.VARCHAR(MAX_USERNAME_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
-)
-
-
-class PreciseUTCDateTime(UTCDateTime):
-    """A UTC time with microseconds on MySQL too (``DATETIME(6)``; SQLite keeps them anyway): a
-    token issued a moment after a password change, in the same second, is after it."""
-
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name in ("mysql", "mariadb"):
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
-        return dialect.type_descriptor(DateTime())
-
-
-user_groups = Table(
-    "user_groups",
-    Base.metadata,
-    Column("user_id", BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+from studyhub.core.usernames import canonical_username
+from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin
+from studyhub.tables import users as tables
+from studyhub.tables.users import (  # noqa: F401 - where the rest of the code imports them from
+    GROUPS,
+    STUDENT_GROUP_ID,
+    TEACHER_GROUP_ID,
+    PreciseUTCDateTime,
+    UsernameText,
+    user_groups,
 )
 
 
 class Group(Base):
-    __tablename__ = "groups"
+    __table__ = tables.groups
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    name: Mapped[str] = mapped_column(String(150), unique=True)
+    id: Mapped[int]
+    name: Mapped[str]
 
 
 class User(Base):
-    __tablename__ = "users"
+    # The table is Core's (studyhub.tables.users): the caller of every request is read from it
+    # without the ORM. These annotations type the mapped columns.
+    __table__ = tables.users
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    username: Mapped[str] = mapped_column(UsernameText, unique=True)  # as the user chose it
-    # canonical_username(username), kept in step by the validator below: the one identity of a name.
-    username_canonical: Mapped[str] = mapped_column(UsernameText, unique=True, index=True)
-    password: Mapped[str] = mapped_column(String(255))
-    email: Mapped[str] = mapped_column(String(254), default="")
-    first_name: Mapped[str] = mapped_column(String(150), default="")
-    last_name: Mapped[str] = mapped_column(String(150), default="")
-    is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    avatar: Mapped[str | None] = mapped_column(String(500), default=None)  # storage key
-    date_joined: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_login: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    # A student's profile from the original (API.md §3): age 1-120, sex 0 女 / 1 男; both optional.
-    age: Mapped[int | None] = mapped_column(SmallInteger, default=None)
-    sex: Mapped[int | None] = mapped_column(SmallInteger, default=None)
-    # Set when the password is changed or reset: every token issued before it is refused.
-    tokens_valid_after: Mapped[datetime | None] = mapped_column(PreciseUTCDateTime(), default=None)
+    id: Mapped[int]
+    username: Mapped[str]
+    username_canonical: Mapped[str]
+    password: Mapped[str]
+    email: Mapped[str]
+    first_name: Mapped[str]
+    last_name: Mapped[str]
+    is_superuser: Mapped[bool]
+    is_active: Mapped[bool]
+    avatar: Mapped[str | None]
+    date_joined: Mapped[datetime]
+    last_login: Mapped[datetime | None]
+    age: Mapped[int | None]
+    sex: Mapped[int | None]
+    tokens_valid_after: Mapped[datetime | None]
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 

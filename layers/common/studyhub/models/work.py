@@ -6,30 +6,40 @@ is also kept in the search index (``studyhub.clients.search``), which index jobs
 
 from __future__ import annotations
 
-from sqlalchemy import Double, ForeignKey, SmallInteger, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from datetime import datetime
 
-from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin
+from sqlalchemy.orm import Mapped
+
+from studyhub.models.base import Base
+from studyhub.tables import work as tables
 
 TOPIC_TYPES = {0: "单选题", 1: "多选题", 2: "判断题", 3: "填空题", 4: "问答题"}
 
 
-class Label(TimestampMixin, SoftDeleteMixin, Base):
-    __tablename__ = "labels"
+# The tables are Core's (studyhub.tables.work): the topics list and detail read them without the
+# ORM. These annotations type the mapped columns.
+class Label(Base):
+    __table__ = tables.labels
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    id: Mapped[int]
+    name: Mapped[str]
+    user_id: Mapped[int]
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+    is_delete: Mapped[bool]
 
 
-class Topic(TimestampMixin, SoftDeleteMixin, Base):
-    __tablename__ = "topics"
+class Topic(Base):
+    __table__ = tables.topics
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    subject: Mapped[str] = mapped_column(Text)
-    type: Mapped[int] = mapped_column(SmallInteger)
-    score: Mapped[float | None] = mapped_column(Double, default=None)
-    description: Mapped[str | None] = mapped_column(Text, default=None)
-    answer: Mapped[str | None] = mapped_column(Text, default=None)
-    label_id: Mapped[int] = mapped_column(BigId, ForeignKey("labels.id"), index=True)
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    id: Mapped[int]
+    subject: Mapped[str]
+    type: Mapped[int]
+    score: Mapped[float | None]
+    description: Mapped[str | None]
+    answer: Mapped[str | None]
+    label_id: Mapped[int]
+    user_id: Mapped[int]
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+    is_delete: Mapped[bool]

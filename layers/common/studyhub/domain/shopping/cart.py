@@ -14,6 +14,7 @@ from studyhub.core import errors
 from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import Commodity, ShoppingCart
+from studyhub.tables.shopping import commodities as _commodities
 
 from .schemas import MAX_CART_NUMBER, CartIn, CartUpdate
 
@@ -56,7 +57,6 @@ def get_owned(session: Session, caller: Caller, cart_id: int) -> ShoppingCart:
 
 
 _carts = cast(Table, ShoppingCart.__table__)
-_commodities = cast(Table, Commodity.__table__)
 _LIVE_COMMODITY = select(_commodities.c.name, _commodities.c.price).where(
     _commodities.c.id == bindparam("commodity_id"), _commodities.c.is_delete.is_(False)
 )

@@ -1,92 +1,21 @@
-"""Commodities: anyone reads them, only a superuser writes them; deleting is a soft delete.
-
-The hot reads (the list and one commodity) are SQLAlchemy Core: plain rows of the public
-columns, no ORM identity map or attribute instrumentation. The writes stay on the ORM.
+"""Commodities: anyone reads them, only a superuser writes them; deleting is a soft delete. The
+hot reads (the list and one commodity) are on Core, without the ORM: ``commodity_reads``. The
+writes stay on the ORM.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, false, func, select
 from sqlalchemy.orm import Session
 
 from studyhub.core import errors
 from studyhub.core.db import on_commit
-from studyhub.core.prepared import Prepared, paged
-from studyhub.core.times import isoformat
-from studyhub.core.urls import absolute
 from studyhub.domain.access import Caller, require_superuser
+from studyhub.domain.shopping.commodity_reads import serialize
 from studyhub.models.shopping import Commodity
 
 from .schemas import CommodityIn, CommodityPatch
-
-_commodities = cast(Table, Commodity.__table__)
-# what anyone may see of a commodity (never image_key or is_delete)
-_PUBLIC = (
-    _commodities.c.id,
-    _commodities.c.name,
-    _commodities.c.price,
-    _commodities.c.stock,
-    _commodities.c.sales,
-    _commodities.c.description,
-    _commodities.c.image,
-    _commodities.c.create_time,
-    _commodities.c.update_time,
-)
-_LIVE = _commodities.c.is_delete.is_(false())
-
-
-def serialize(commodity: Any) -> dict[str, Any]:
-    """A ``Commodity`` or a row of ``_PUBLIC`` (the same attribute names) as the contract's JSON."""
-    return {
-        "id": commodity.id,
-        "name": commodity.name,
-        "price": f"{commodity.price:.2f}",
-        "stock": commodity.stock,
-        "sales": commodity.sales,
-        "description": commodity.description,
-        "image": absolute(commodity.image) if commodity.image else commodity.image,  # a path: on PUBLIC_BASE_URL
-        "create_time": isoformat(commodity.create_time),
-        "update_time": isoformat(commodity.update_time),
-    }
-
-
-def serialize_rows(rows: Any) -> list[dict[str, Any]]:
-    return [serialize(row) for row in rows]
-
-
-_ORDER = (_commodities.c.update_time.desc(), _commodities.c.id.desc())
-# Built and compiled once (``core.prepared``): with a search or without, the term a parameter.
-# The name contains the term, ``%`` and ``_`` meaning themselves: escaped by ``_like_term``.
-_NAMED = _commodities.c.name.contains(bindparam("name_term"), escape="/")
-_LIST = paged(select(*_PUBLIC).where(_LIVE).order_by(*_ORDER))
-_COUNT = Prepared(select(func.count()).select_from(_commodities).where(_LIVE))
-_SEARCH = paged(select(*_PUBLIC).where(_LIVE, _NAMED).order_by(*_ORDER))
-_SEARCH_COUNT = Prepared(select(func.count()).select_from(_commodities).where(_LIVE, _NAMED))
-_ONE = Prepared(select(*_PUBLIC).where(_commodities.c.id == bindparam("commodity_id"), _LIVE))
-
-
-def _like_term(term: str) -> str:
-    return term.replace("/", "//").replace("%", "/%").replace("_", "/_")
-
-
-def listing(search: str = "") -> tuple[Prepared, Prepared, dict[str, Any]]:
-    """``(page, count, their parameters)``: live commodities whose name contains ``search`` (all
-    without one), last changed first (``update_time``'s index, the id breaking ties); the count
-    without the derived table of a generic count."""
-    term = search.strip()
-    if not term:
-        return _LIST, _COUNT, {}
-    return _SEARCH, _SEARCH_COUNT, {"name_term": _like_term(term)}
-
-
-def read(session: Session, commodity_id: int) -> dict[str, Any]:
-    """One live commodity (404 for a deleted or unknown one): one SELECT of its public columns."""
-    row = _ONE.first(session.connection(), {"commodity_id": commodity_id})
-    if row is None:
-        raise errors.NotFound()
-    return serialize(row)
 
 
 def get_live(session: Session, commodity_id: int) -> Commodity:

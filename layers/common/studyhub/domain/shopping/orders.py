@@ -46,6 +46,7 @@ from studyhub.domain.access import Caller
 from studyhub.models.base import utcnow
 from studyhub.models.shopping import ALIPAY, CANCELLED, PAID, UNPAID, Commodity, Order, OrderGoods, ShoppingCart
 from studyhub.models.users import Address, Area
+from studyhub.tables.shopping import commodities as _commodities
 
 from .schemas import MAX_ORDER_LINES, MAX_PRICE, MIN_PRICE, OrderIn
 
@@ -143,7 +144,6 @@ def pay_deadline(order: Order) -> datetime:
 _addresses = cast(Table, Address.__table__)
 _areas = cast(Table, Area.__table__)
 _carts = cast(Table, ShoppingCart.__table__)
-_commodities = cast(Table, Commodity.__table__)
 _orders = cast(Table, Order.__table__)
 _goods = cast(Table, OrderGoods.__table__)
 _province, _city, _district = _areas.alias("province"), _areas.alias("city"), _areas.alias("district")

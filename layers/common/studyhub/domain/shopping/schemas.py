@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
 from studyhub.domain.schema import WHOLE_NUMBER, Body, Id, Money, Public, not_null
+from studyhub.domain.shopping.limits import NAME_MAX_LENGTH
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 MIN_PRICE = Decimal("0.01")  # Alipay's smallest amount: a free commodity could never be paid for
@@ -54,7 +55,7 @@ def _price(value: object) -> Decimal | None:
 
 
 class CommodityIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
     price: Annotated[Decimal, WithJsonSchema(PRICE_SCHEMA)]
     stock: Annotated[int, WHOLE_NUMBER] = Field(default=0, ge=0, le=MAX_STOCK)
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
@@ -64,7 +65,7 @@ class CommodityIn(Body):
 
 
 class CommodityPatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=not_null)
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX_LENGTH, json_schema_extra=not_null)
     price: Annotated[Decimal | None, WithJsonSchema(PRICE_SCHEMA)] = None  # null refused, like the others
     stock: Annotated[int, Field(ge=0, le=MAX_STOCK), WHOLE_NUMBER] | None = Field(
         default=None, json_schema_extra=not_null
@@ -159,7 +160,7 @@ class PaymentFilters(Body):
 
 
 class CommodityFilters(Body):
-    search: str | None = Field(default=None, max_length=200, description="名称包含")
+    search: str | None = Field(default=None, max_length=NAME_MAX_LENGTH, description="名称包含")
 
 
 class AlipaySigned(Body):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from studyhub.domain.access import Caller
-from studyhub.models.work import Label, Topic
+from studyhub.tables.work import labels, topics
 
 EXAM_MARK = "考试"
 
@@ -33,6 +33,8 @@ def sees_exam_topics(user: Caller) -> bool:
 def visible_topics(caller: Caller) -> Any:
     """The topics ``caller`` may see, as ORM rows: live topics under live labels, minus exam ones
     for students."""
+    from studyhub.models.work import Topic  # the ORM, for the rules that load rows (not the lists)
+
     return _visible(select(Topic), include_exam=sees_exam_topics(caller))
 
 
@@ -41,19 +43,18 @@ def visible_topic_columns(*columns: Any, include_exam: bool) -> Any:
     tables, or ``func.count()``): rows without the ORM's per-row cost, for the hot reads. What
     depends on the caller is ``include_exam`` alone (``sees_exam_topics(caller)``), so a statement
     built for each value can be kept and reused."""
-    return _visible(select(*columns).select_from(Topic.__table__), include_exam=include_exam)
+    return _visible(select(*columns).select_from(topics), include_exam=include_exam)
 
 
 def _visible(stmt: Any, *, include_exam: bool) -> Any:
-    topics, labels = Topic.__table__.c, Label.__table__
     stmt = (
         # Topics drive the join (MariaDB): with few labels the optimizer would start from labels
         # and sort every topic in a temporary table for a page of ten (issue 15); from topics it
         # walks the update_time index and stops at the page. tests/e2e/test_query_plans.py
         stmt.prefix_with("STRAIGHT_JOIN", dialect="mysql")
         .with_hint(labels, "FORCE INDEX (PRIMARY)", dialect_name="mysql")
-        .join(labels, labels.c.id == topics.label_id)
-        .where(topics.is_delete.is_(False), labels.c.is_delete.is_(False))
+        .join(labels, labels.c.id == topics.c.label_id)
+        .where(topics.c.is_delete.is_(False), labels.c.is_delete.is_(False))
     )
     if not include_exam:
         stmt = stmt.where(~labels.c.name.contains(EXAM_MARK, autoescape=True))

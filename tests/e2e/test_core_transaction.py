@@ -1,0 +1,176 @@
+"""A request's transaction, begun on first use (``core.db.Transaction``): Core statements on its
+connection and, when a rule needs the ORM, a session on that same connection (issue 15).
+
+The topics list is answered on Core alone (the caller and the page: ``studyhub.tables``), so a
+function answering it first imports neither the ORM nor a model. A transaction that began on Core
+and then needed a session is one transaction: committed together, rolled back together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Lambda's way in: import app from the function's directory, one API Gateway proxy event, exit.
+FIRST_ANSWER = """
+import json, os, sys
+sys.path[:0] = [os.environ["LAYER"]]
+import app
+
+event = json.loads(os.environ["EVENT"])
+result = app.app(event, None)
+print(json.dumps({
+    "status": result["statusCode"],
+    "body": json.loads(result["body"]),
+    "orm": sorted(m for m in sys.modules if m == "sqlalchemy.orm" or m.startswith("studyhub.models")),
+}))
+"""
+
+
+def _event(path: str, token: str) -> dict:
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {"Authorization": f"Bearer {token}", "Host": "localhost"},
+        "multiValueHeaders": {"Authorization": [f"Bearer {token}"], "Host": ["localhost"]},
+        "queryStringParameters": {"page": "1", "size": "10"},
+        "multiValueQueryStringParameters": {"page": ["1"], "size": ["10"]},
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": "GET",
+            "path": "/api" + path,
+            "stage": "api",
+            "requestId": "first-answer",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def test_the_topics_list_is_answered_without_the_orm(platform, stack, teacher, student):
+    from conftest import token_for
+
+    from studyhub.core.db import session_scope
+    from studyhub.models.work import Label, Topic
+
+    with session_scope() as session:
+        label = Label(name="数学", user_id=teacher.id)
+        exam = Label(name="期末考试", user_id=teacher.id)
+        session.add_all([label, exam])
+        session.flush()
+        session.add_all(
+            [
+                Topic(subject="1+1=?", type=0, answer="2", label_id=label.id, user_id=teacher.id),
+                Topic(subject="exam", type=0, answer="A", label_id=exam.id, user_id=teacher.id),
+            ]
+        )
+    env = dict(os.environ, **stack.env)
+    env["LAYER"] = str(ROOT / "layers" / "common")
+    env["PYTHONPATH"] = str(ROOT)
+    env["EVENT"] = json.dumps(_event("/work/topics", token_for(student)))
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_ANSWER],
+        env=env,
+        cwd=ROOT / "functions" / "work",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 200, answer
+    # the student's view, as the contract says: no exam topic, no answer
+    assert [t["subject"] for t in answer["body"]["results"]] == ["1+1=?"]
+    assert "answer" not in answer["body"]["results"][0]
+    assert answer["orm"] == []
+
+
+def _first_name(user_id: int) -> str:
+    from sqlalchemy import select
+
+    from studyhub.core.db import get_engine
+    from studyhub.tables.users import users
+
+    with get_engine().connect() as conn:
+        return conn.scalar(select(users.c.first_name).where(users.c.id == user_id))
+
+
+def _labels(user_id: int) -> list[str]:
+    from sqlalchemy import select
+
+    from studyhub.core.db import get_engine
+    from studyhub.tables.work import labels
+
+    with get_engine().connect() as conn:
+        return list(conn.scalars(select(labels.c.name).where(labels.c.user_id == user_id)))
+
+
+def _core_write(transaction, user_id: int, name: str) -> None:
+    from sqlalchemy import update
+
+    from studyhub.tables.users import users
+
+    transaction.connection.execute(update(users).where(users.c.id == user_id).values(first_name=name))
+
+
+def test_core_then_orm_commit_together_and_the_hooks_run_after(platform, teacher):
+    from studyhub.core.db import on_commit, transaction_scope
+    from studyhub.models.work import Label
+
+    ran: list[str] = []
+    with transaction_scope() as transaction:
+        _core_write(transaction, teacher.id, "Core")
+        session = transaction.session
+        assert session.connection() is transaction.connection  # one connection, one transaction
+        session.add(Label(name="ORM", user_id=teacher.id))
+        on_commit(session, lambda: ran.append("committed"))
+    assert _first_name(teacher.id) == "Core"
+    assert _labels(teacher.id) == ["ORM"]
+    assert ran == ["committed"]
+
+
+def test_core_then_orm_roll_back_together(platform, teacher):
+    from studyhub.core.db import on_commit, on_rollback, transaction_scope
+    from studyhub.models.work import Label
+
+    ran: list[str] = []
+    with pytest.raises(RuntimeError), transaction_scope() as transaction:
+        _core_write(transaction, teacher.id, "Core")
+        session = transaction.session
+        session.add(Label(name="ORM", user_id=teacher.id))
+        session.flush()
+        on_commit(session, lambda: ran.append("committed"))
+        on_rollback(session, lambda: ran.append("rolled back"))
+        raise RuntimeError("the rule failed")
+    assert _first_name(teacher.id) == ""
+    assert _labels(teacher.id) == []
+    assert ran == ["rolled back"]
+
+
+def test_a_core_write_is_committed_when_a_session_was_made_but_not_used(platform, teacher):
+    from studyhub.core.db import transaction_scope
+
+    with transaction_scope() as transaction:
+        _core_write(transaction, teacher.id, "Core")
+        assert transaction.session is not None  # made, never flushed: it never joined
+    assert _first_name(teacher.id) == "Core"
+
+
+def test_a_core_only_transaction_rolls_back_on_error(platform, teacher):
+    from studyhub.core.db import transaction_scope
+
+    with pytest.raises(RuntimeError), transaction_scope() as transaction:
+        _core_write(transaction, teacher.id, "Core")
+        raise RuntimeError("the rule failed")
+    assert _first_name(teacher.id) == ""
