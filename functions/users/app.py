@@ -18,6 +18,7 @@ password_reset = lazy_module("studyhub.domain.school.password_reset")
 ratelimit = lazy_module("studyhub.domain.ratelimit")
 sessions = lazy_module("studyhub.domain.users.sessions")
 users = lazy_module("studyhub.domain.users.users")
+user_reads = lazy_module("studyhub.domain.users.user_reads")  # on Core: no ORM, no schemas
 bearer_token = lazy_function("studyhub.http.auth", "token_from_header")
 
 UUID_PARAM = {"type": "string", "format": "uuid", "maxLength": 36}
@@ -86,10 +87,8 @@ def users_collection(req: Req):
     errors=(403,),
 )
 def user_item(req: Req, id: int):
-    from studyhub.domain.users.accounts import serialize_user
-
     if req.method == "GET":
-        return serialize_user(users.visible_user(req.session, req.user, id))
+        return user_reads.detail(req.connection, req.user, id)
     if req.method == "DELETE":
         users.deactivate(req.session, req.user, id)
         return NoContent()

@@ -1,8 +1,8 @@
 """A request's transaction, begun on first use (``core.db.Transaction``): Core statements on its
 connection and, when a rule needs the ORM, a session on that same connection (issue 15).
 
-The topics list is answered on Core alone (the caller and the page: ``studyhub.tables``), so a
-function answering it first imports neither the ORM nor a model. A transaction that began on Core
+The hot reads are answered on Core alone (the caller and the rows: ``studyhub.tables``), so a
+function answering one first imports neither the ORM, nor a model, nor pydantic. A transaction that began on Core
 and then needed a session is one transaction: committed together, rolled back together.
 """
 
@@ -29,24 +29,24 @@ result = app.app(event, None)
 print(json.dumps({
     "status": result["statusCode"],
     "body": json.loads(result["body"]),
-    "orm": sorted(m for m in sys.modules if m == "sqlalchemy.orm" or m.startswith("studyhub.models")),
+    "orm": sorted(m for m in sys.modules if m in ("sqlalchemy.orm", "pydantic") or m.startswith("studyhub.models")),
 }))
 """
 
 
-def _event(path: str, token: str) -> dict:
+def _event(path: str, token: str, resource: str | None = None, params: dict | None = None) -> dict:
     return {
-        "resource": path,
+        "resource": resource or path,
         "path": path,
         "httpMethod": "GET",
         "headers": {"Authorization": f"Bearer {token}", "Host": "localhost"},
         "multiValueHeaders": {"Authorization": [f"Bearer {token}"], "Host": ["localhost"]},
         "queryStringParameters": {"page": "1", "size": "10"},
         "multiValueQueryStringParameters": {"page": ["1"], "size": ["10"]},
-        "pathParameters": None,
+        "pathParameters": params,
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": path,
+            "resourcePath": resource or path,
             "httpMethod": "GET",
             "path": "/api" + path,
             "stage": "api",
@@ -56,6 +56,25 @@ def _event(path: str, token: str) -> dict:
         "body": None,
         "isBase64Encoded": False,
     }
+
+
+def _first_answer(stack, function: str, event: dict) -> dict:
+    """The function's first answer in a fresh interpreter, and what it loaded of the ORM, the
+    models and pydantic (``orm``: none of them, for a read on Core)."""
+    env = dict(os.environ, **stack.env)
+    env["LAYER"] = str(ROOT / "layers" / "common")
+    env["PYTHONPATH"] = str(ROOT)
+    env["EVENT"] = json.dumps(event)
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_ANSWER],
+        env=env,
+        cwd=ROOT / "functions" / function,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_the_topics_list_is_answered_without_the_orm(platform, stack, teacher, student):
@@ -75,25 +94,36 @@ def test_the_topics_list_is_answered_without_the_orm(platform, stack, teacher, s
                 Topic(subject="exam", type=0, answer="A", label_id=exam.id, user_id=teacher.id),
             ]
         )
-    env = dict(os.environ, **stack.env)
-    env["LAYER"] = str(ROOT / "layers" / "common")
-    env["PYTHONPATH"] = str(ROOT)
-    env["EVENT"] = json.dumps(_event("/work/topics", token_for(student)))
-    result = subprocess.run(
-        [sys.executable, "-c", FIRST_ANSWER],
-        env=env,
-        cwd=ROOT / "functions" / "work",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    answer = _first_answer(stack, "work", _event("/work/topics", token_for(student)))
     assert answer["status"] == 200, answer
     # the student's view, as the contract says: no exam topic, no answer
     assert [t["subject"] for t in answer["body"]["results"]] == ["1+1=?"]
     assert "answer" not in answer["body"]["results"][0]
     assert answer["orm"] == []
+
+
+def test_a_user_is_answered_without_the_orm_and_hidden_as_before(platform, stack, teacher, student, make_user):
+    from conftest import token_for
+
+    other = make_user("student")
+    event = _event(f"/users/users/{teacher.id}", token_for(teacher), "/users/users/{id}", {"id": str(teacher.id)})
+    answer = _first_answer(stack, "users", event)
+    assert answer["status"] == 200, answer
+    assert answer["body"]["id"] == teacher.id and answer["body"]["groups"] == [1]
+    assert "password" not in answer["body"]
+    assert answer["orm"] == []
+    # a student sees itself, never another student: 404, as for no such user
+    event = _event(f"/users/users/{other.id}", token_for(student), "/users/users/{id}", {"id": str(other.id)})
+    assert _first_answer(stack, "users", event)["status"] == 404
+
+
+def test_articles_and_commodities_are_answered_without_the_orm(platform, stack, student):
+    from conftest import token_for
+
+    for function, path in (("community", "/community/articles"), ("shopping", "/shopping/commodities")):
+        answer = _first_answer(stack, function, _event(path, token_for(student)))
+        assert answer["status"] == 200, answer
+        assert answer["body"]["results"] == [] and answer["orm"] == []
 
 
 def _first_name(user_id: int) -> str:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from studyhub.clients import caller_versions
 from studyhub.core import errors
 from studyhub.core.security import hash_password
-from studyhub.core.times import isoformat
 from studyhub.domain.users.passwords import check_new_password
+from studyhub.domain.users.user_reads import avatar_url, render_user  # noqa: F401 - avatar_url: imported from here
 from studyhub.domain.users.usernames import (
     USERNAME_TAKEN,
     canonical_username,
@@ -33,28 +33,9 @@ caller_versions.watch()
 PASSWORD_NOT_SET = "!"
 
 
-def avatar_url(key: str | None) -> str | None:
-    if not key:
-        return None
-    from studyhub.clients.storage import get_storage
-
-    return get_storage().url(key)
-
-
 def serialize_user(user: User) -> dict[str, Any]:
-    """API.md §2 User JSON; the password hash never leaves."""
-    return {
-        "id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "first_name": user.first_name,
-        "is_superuser": user.is_superuser,
-        "is_active": user.is_active,
-        "groups": user.group_ids,
-        "avatar": avatar_url(user.avatar),
-        "date_joined": isoformat(user.date_joined),
-        "last_login": isoformat(user.last_login),
-    }
+    """API.md §2 User JSON (``user_reads.render_user``); the password hash never leaves."""
+    return render_user(user, user.group_ids)
 
 
 def load_groups(session: Session, ids: list[int]) -> list[Group]:

@@ -14,6 +14,7 @@ from studyhub.core.security import verify_password
 from studyhub.domain.access import Caller, require_superuser, require_teacher
 from studyhub.domain.images import check_image
 from studyhub.domain.users.accounts import create_user, get_active_user, load_groups, serialize_user, set_password
+from studyhub.domain.users.user_reads import check_visible
 from studyhub.domain.users.usernames import canonical_username
 from studyhub.models.users import User, user_groups
 
@@ -39,16 +40,12 @@ def users_query(
 
 
 def visible_user(session: Session, caller: Caller, user_id: int) -> User:
-    """Self, or anyone for teacher+; others are 404 so ids can't be probed. A deactivated user is
-    visible to superusers alone (to read and reactivate), 404 for everyone else."""
-    if caller.is_superuser:
-        user = session.get(User, user_id)
-        if user is None:
-            raise errors.NotFound()
-        return user
-    user = get_active_user(session, user_id)
-    if user.id != caller.id and not caller.is_teacher_or_superuser:
+    """The ``User`` row of ``user_id`` if ``caller`` may see it (``user_reads.check_visible``);
+    404 otherwise, as for a user that doesn't exist."""
+    user = session.get(User, user_id)
+    if user is None:
         raise errors.NotFound()
+    check_visible(caller, user.id, user.is_active)
     return user
 
 
