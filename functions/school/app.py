@@ -2,6 +2,7 @@
 
 from studyhub.core.lazy import lazy_module
 from studyhub.http import Created, NoContent, Req, create_app, int_param, paginate
+from studyhub.http.pagination import paginate_rows
 from studyhub.http.responses import download_response
 from studyhub.http.routedoc import CSV, UPLOAD
 
@@ -10,6 +11,7 @@ from studyhub.http.routedoc import CSV, UPLOAD
 schemas = lazy_module("studyhub.domain.school.schemas")
 # Imported by the first route that uses them: a cold start loads the ORM only when a route needs it.
 classes = lazy_module("studyhub.domain.school.classes")
+class_reads = lazy_module("studyhub.domain.school.class_reads")  # on Core: no ORM, no schemas
 roster = lazy_module("studyhub.domain.school.roster")
 students = lazy_module("studyhub.domain.school.students")
 
@@ -32,7 +34,8 @@ def class_collection(req: Req):
     caller = req.user
     if req.method == "POST":
         return Created(classes.create(req.session, caller, req.parse(schemas.ClassIn)))
-    return paginate(req, classes.list_query(caller), classes.serialize_page)
+    page, count, params = class_reads.list_query(caller)
+    return paginate_rows(req, page, count, lambda rows: class_reads.render_page(req.connection, rows), params=params)
 
 
 @api.route("/school/classes/last", response="ClassPublic", summary="最近创建的可见班级", errors=(404,))

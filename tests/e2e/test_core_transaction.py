@@ -117,10 +117,11 @@ def test_a_user_is_answered_without_the_orm_and_hidden_as_before(platform, stack
     assert _first_answer(stack, "users", event)["status"] == 404
 
 
-def test_articles_and_commodities_are_answered_without_the_orm(platform, stack, student):
+def test_articles_commodities_and_classes_are_answered_without_the_orm(platform, stack, student):
     from conftest import token_for
 
-    for function, path in (("community", "/community/articles"), ("shopping", "/shopping/commodities")):
+    lists = (("community", "/community/articles"), ("shopping", "/shopping/commodities"), ("school", "/school/classes"))
+    for function, path in lists:
         answer = _first_answer(stack, function, _event(path, token_for(student)))
         assert answer["status"] == 200, answer
         assert answer["body"]["results"] == [] and answer["orm"] == []

@@ -25,11 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # A module belongs to one unit (see unit_of); a unit may import itself and what its row lists.
 SHARED_DOMAIN = ("studyhub.domain", "studyhub.domain.access", "studyhub.domain.schema", "studyhub.domain.images")
 # A group's module other groups may use: creating and rendering a user (school's students, community's authors),
-# the rendered user's shape (users.schemas.UserPublic, in the OpenAPI document), and the username rules
+# the rendered user's shape (users.schemas.UserPublic, in the OpenAPI document; users.user_reads.render_user,
+# the JSON a class's members are rendered with on Core), and the username rules
 # (users.usernames: one canonical form, one set of rules for every way an account is created).
 SHARED_GROUP_MODULES = (
     "studyhub.domain.users.accounts",
     "studyhub.domain.users.schemas",
+    "studyhub.domain.users.user_reads",
     "studyhub.domain.users.usernames",
 )
 LAYER_BELOW_OPS = ("core", "tables", "models", "migrations", "clients", "http", "domain", "domain.*")

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from studyhub.models.base import Base, BigId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
+from studyhub.models.base import Base, BigId, UTCDateTime, utcnow
 from studyhub.models.users import User
-
-class_members = Table(
-    "class_members",
-    Base.metadata,
-    Column("class_id", BigId, ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+from studyhub.tables import school as tables
+from studyhub.tables.school import class_members
 
 
-class Classes(TimestampMixin, SoftDeleteMixin, Base):
-    __tablename__ = "classes"
+class Classes(Base):
+    # The table is Core's (studyhub.tables.school): the classes list is read without the ORM.
+    # These annotations type the mapped columns.
+    __table__ = tables.classes
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(30))
-    slogan: Mapped[str | None] = mapped_column(Text, default=None)
+    id: Mapped[int]
+    name: Mapped[str]
+    slogan: Mapped[str | None]
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+    is_delete: Mapped[bool]
 
     members: Mapped[list[User]] = relationship(secondary=class_members)
 

@@ -1,4 +1,5 @@
-"""Classes: who sees which (teacher+ all, others the classes they are members of), and changes."""
+"""Classes: who sees which (teacher+ all, others the classes they are members of), and changes.
+The list is read on Core, without the ORM: ``class_reads``."""
 
 from __future__ import annotations
 
@@ -8,26 +9,19 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from studyhub.core import errors
-from studyhub.core.times import isoformat
 from studyhub.domain.access import Caller, require_teacher
-from studyhub.domain.users.accounts import serialize_user
+from studyhub.domain.school.class_reads import render_class, visible
 from studyhub.models.base import utcnow
-from studyhub.models.school import Classes, class_members
-from studyhub.models.users import STUDENT_GROUP_ID, TEACHER_GROUP_ID, User
+from studyhub.models.school import Classes
+from studyhub.models.users import User
 
 from .schemas import ClassIn, ClassPatch
 
 
 def visible_query(caller: Caller) -> Select[Classes]:
-    """Classes the caller may see; with members loaded in one batch per page."""
-    stmt = select(Classes).where(Classes.is_delete.is_(False)).options(selectinload(Classes.members))
-    if not caller.is_teacher_or_superuser:
-        stmt = stmt.where(Classes.id.in_(select(class_members.c.class_id).where(class_members.c.user_id == caller.id)))
-    return stmt
-
-
-def list_query(caller: Caller) -> Select[Classes]:
-    return visible_query(caller).order_by(Classes.update_time.desc(), Classes.id.desc())
+    """Classes the caller may see (``class_reads.visible``), as ORM rows with their members."""
+    stmt = visible(select(Classes).options(selectinload(Classes.members)), sees_all=caller.is_teacher_or_superuser)
+    return stmt.params(caller_id=caller.id)
 
 
 def get_visible(session: Session, caller: Caller, class_id: int) -> Classes:
@@ -46,24 +40,7 @@ def last(session: Session, caller: Caller) -> dict[str, Any]:
 
 
 def serialize(klass: Classes) -> dict[str, Any]:
-    members = sorted((u for u in klass.members if u.is_active), key=lambda u: u.id)
-    rendered = [(u, serialize_user(u)) for u in members]
-    return {
-        "id": klass.id,
-        "name": klass.name,
-        "slogan": klass.slogan,
-        "member": [u.id for u in members],
-        "memberDetail": {
-            "teachers": [data for u, data in rendered if u.is_superuser or TEACHER_GROUP_ID in u.group_ids],
-            "students": [data for u, data in rendered if STUDENT_GROUP_ID in u.group_ids],
-        },
-        "create_time": isoformat(klass.create_time),
-        "update_time": isoformat(klass.update_time),
-    }
-
-
-def serialize_page(rows: list[Classes]) -> list[dict[str, Any]]:
-    return [serialize(klass) for klass in rows]  # members came with the page (selectinload)
+    return render_class(klass, [(u, u.group_ids) for u in klass.members if u.is_active])
 
 
 def load_members(session: Session, ids: list[int]) -> list[User]:
