@@ -693,8 +693,14 @@ def run_stack(name: str, args: argparse.Namespace, processes: list[int]) -> dict
                 server.stop()
         return out
     finally:
+        from studyhub.clients.cache import get_cache
         from studyhub.core import db
 
+        if redis_url_used := env.get("REDIS_URL"):
+            try:  # the run's keys (caller versions live a day, captchas 10 minutes): a shared Redis
+                get_cache().flush_prefix()
+            except Exception as error:  # noqa: BLE001 - leftover keys are not worth failing the run
+                print(f"(cache keys under {env['CACHE_KEY_PREFIX']} on {redis_url_used} left: {error})")
         db.reset()
         os.environ.clear()
         os.environ.update(saved)

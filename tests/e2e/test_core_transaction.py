@@ -127,6 +127,48 @@ def test_articles_commodities_and_classes_are_answered_without_the_orm(platform,
         assert answer["body"]["results"] == [] and answer["orm"] == []
 
 
+# One process: a first request on Core (the caller cache's watcher not registered yet: no ORM), then
+# this process's own ORM write deactivating the caller, then the next request.
+DEACTIVATED_IN_PROCESS = """
+import json, os, sys
+sys.path[:0] = [os.environ["LAYER"]]
+import app
+
+event = json.loads(os.environ["EVENT"])
+first = app.app(event, None)["statusCode"]
+orm_before_write = "sqlalchemy.orm" in sys.modules
+from studyhub.core.db import session_scope
+from studyhub.models.users import User
+
+with session_scope() as session:
+    session.get(User, int(os.environ["USER_ID"])).is_active = False
+print(json.dumps([first, orm_before_write, app.app(event, None)["statusCode"]]))
+"""
+
+
+def test_a_process_that_answered_on_core_still_forgets_a_caller_it_deactivates(platform, stack, student):
+    """The caller cache's watcher is a ``Session`` listener; a process whose first request needed
+    no ORM registers it with its first session (``core.db.when_sessions``), before that session's
+    first flush: its own deactivation is seen by its next request."""
+    from conftest import token_for
+
+    env = dict(os.environ, **stack.env)
+    env["LAYER"] = str(ROOT / "layers" / "common")
+    env["PYTHONPATH"] = str(ROOT)
+    env["EVENT"] = json.dumps(_event("/work/topics", token_for(student)))
+    env["USER_ID"] = str(student.id)
+    result = subprocess.run(
+        [sys.executable, "-c", DEACTIVATED_IN_PROCESS],
+        env=env,
+        cwd=ROOT / "functions" / "work",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, False, 401]
+
+
 def _first_name(user_id: int) -> str:
     from sqlalchemy import select
 
