@@ -21,8 +21,10 @@ also serves the embedded stack (SQLite + embedded cache) both ways. Each scenari
 
 The **floor** of each request is measured in the same run: a raw PyMySQL loop, ``--clients``
 threads with a connection each, issuing the very statements the route issued (captured once with
-SQLAlchemy's ``before_cursor_execute`` through the front door in this process) and a ``COMMIT``;
-login adds the argon2 check, the area read the Redis ``GET`` it is served from. The order's
+SQLAlchemy's ``before_cursor_execute`` through the front door in this process) and a ``COMMIT``,
+and the very Redis commands it sent (captured at redis-py's ``execute_command`` and pipeline
+``execute``: the caller's denylist and version ``MGET``, the area's ``GET``, a login's captcha
+and rate-limit commands) on a raw redis-py connection; login adds the argon2 check. The order's
 floor replays the rush's mix (of every 100 buyers, 30 replay a placed order's statements with a
 fresh order id, 70 a refused one's), each rolled back so the stock row stays the contended lock;
 the placed replay's cart DELETE finds its row gone (the captured order took it).
@@ -275,10 +277,16 @@ def put_captchas(count: int) -> list[str]:
 # --- capturing a route's statements and replaying them raw ------------------------------------------------
 
 
+# A captured Redis command (its arguments) or pipeline (its commands, and whether MULTI/EXEC), in
+# place of a SQL statement in a captured list.
+REDIS, REDIS_PIPELINE = "-- redis", "-- redis pipeline"
+
+
 class Capture:
-    """The statements a request issues, through the front door in this process."""
+    """The statements and Redis commands a request issues, through the front door in this process."""
 
     def __init__(self) -> None:
+        import redis
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
@@ -287,6 +295,21 @@ class Capture:
         self.door = FrontDoor(["users", "work", "community", "shopping"])
         self.statements: list[tuple[str, Any, bool]] | None = None
         event.listen(Engine, "before_cursor_execute", self._seen)
+        capture, command, pipeline = self, redis.Redis.execute_command, redis.client.Pipeline.execute
+
+        def execute_command(client: Any, *args: Any, **options: Any) -> Any:
+            if capture.statements is not None:
+                capture.statements.append((REDIS, args, False))
+            return command(client, *args, **options)
+
+        def execute(pipe: Any, *args: Any, **options: Any) -> Any:
+            if capture.statements is not None:
+                commands = [stacked[0] for stacked in pipe.command_stack]
+                capture.statements.append((REDIS_PIPELINE, commands, pipe.transaction))
+            return pipeline(pipe, *args, **options)
+
+        redis.Redis.execute_command = execute_command  # type: ignore[method-assign]
+        redis.client.Pipeline.execute = execute  # type: ignore[method-assign]
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
         if self.statements is not None:  # ``many``: an executemany (one multi-row INSERT on PyMySQL)
@@ -320,9 +343,32 @@ def raw_connection(url: str) -> Any:
     )
 
 
-def replay(cursor: Any, statements: list[tuple[str, Any, bool]], values: dict[Any, Any] | None = None) -> list[int]:
-    """Run captured statements on a PyMySQL cursor, each parameter equal to a key of ``values``
-    replaced by its value; the row count of each."""
+def raw_redis() -> Any:
+    import redis
+
+    return redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+class Backends:
+    """One floor client's raw connections: PyMySQL and redis-py."""
+
+    def __init__(self, url: str) -> None:
+        self.conn, self.redis = raw_connection(url), raw_redis()
+
+    def close(self) -> None:
+        self.conn.close()
+        self.redis.close()
+
+
+def replay(
+    cursor: Any,
+    statements: list[tuple[str, Any, bool]],
+    values: dict[Any, Any] | None = None,
+    redis: Any = None,
+) -> list[int]:
+    """Run captured statements on a PyMySQL cursor (and Redis commands on ``redis``), each
+    parameter equal to a key of ``values`` replaced by its value; the row count of each statement
+    (0 for a Redis command)."""
 
     def swap(parameters: Any) -> Any:
         if not values:
@@ -333,7 +379,16 @@ def replay(cursor: Any, statements: list[tuple[str, Any, bool]], values: dict[An
 
     counts = []
     for statement, parameters, many in statements:
-        if many:
+        if statement == REDIS:
+            redis.execute_command(*parameters)
+            counts.append(0)
+        elif statement == REDIS_PIPELINE:
+            pipe = redis.pipeline(transaction=many)
+            for command in parameters:
+                pipe.execute_command(*command)
+            pipe.execute()
+            counts.append(0)
+        elif many:
             counts.append(cursor.executemany(statement, swap(parameters)))
         else:
             counts.append(cursor.execute(statement, swap(parameters)))
@@ -363,11 +418,12 @@ def floor(
     extra: Callable[[], Any] | None = None,
     rollback: bool = False,
 ) -> dict:
-    """``clients`` PyMySQL connections replaying ``statements`` (then COMMIT, or ROLLBACK)."""
+    """``clients`` PyMySQL (and Redis) connections replaying ``statements`` (then COMMIT, or ROLLBACK)."""
 
-    def work(conn: Any) -> bool:
+    def work(backends: Backends) -> bool:
+        conn = backends.conn
         with conn.cursor() as cursor:
-            replay(cursor, statements)
+            replay(cursor, statements, redis=backends.redis)
         conn.rollback() if rollback else conn.commit()
         if extra:
             extra()
@@ -376,12 +432,13 @@ def floor(
     windows = []
     for _ in range(FLOOR_WINDOWS):
         before = time.process_time()
-        window = drive(work, lambda: raw_connection(url), clients, seconds)
+        window = drive(work, lambda: Backends(url), clients, seconds)
         window["cpu_ms_per_req"] = round((time.process_time() - before) * 1000 / max(1, window["requests"]), 2)
         windows.append(window)
     result = median_window(windows)
-    result["cpu_note"] = "the loop's own process time (PyMySQL client side)"
-    result["statements"] = len(statements)
+    result["cpu_note"] = "the loop's own process time (PyMySQL and redis-py client side)"
+    result["statements"] = sum(1 for statement, _, _ in statements if not statement.startswith(REDIS))
+    result["redis_commands"] = len(statements) - result["statements"]
     return result
 
 
@@ -500,21 +557,22 @@ def order_floor(url: str, capture: Capture, args: argparse.Namespace) -> dict:
 
     class Buyer:
         def __init__(self) -> None:
-            self.conn, self.turn = raw_connection(url), itertools.count()
+            self.backends, self.turn = Backends(url), itertools.count()
+            self.conn = self.backends.conn
 
         def close(self) -> None:
-            self.conn.close()
+            self.backends.close()
 
     def work(buyer: Buyer) -> bool:
         place = mix[next(buyer.turn) % len(mix)]
         try:
             with buyer.conn.cursor() as cursor:
                 if place:
-                    counts = replay(cursor, placed, {captured_id: f"9{next(fresh):025d}"})
+                    counts = replay(cursor, placed, {captured_id: f"9{next(fresh):025d}"}, buyer.backends.redis)
                     if any(counts[i] < 1 for i in writes):
                         raise RuntimeError("a write of the placed order matched no row")
                 else:
-                    replay(cursor, refused)
+                    replay(cursor, refused, redis=buyer.backends.redis)
         finally:
             buyer.conn.rollback()
         return True
@@ -526,8 +584,8 @@ def order_floor(url: str, capture: Capture, args: argparse.Namespace) -> dict:
         window["cpu_ms_per_req"] = round((time.process_time() - before) * 1000 / max(1, window["requests"]), 2)
         windows.append(window)
     result = median_window(windows)
-    result["cpu_note"] = "the loop's own process time (PyMySQL client side)"
-    result["statements"] = {"placed": len(placed), "refused": len(refused)}
+    result["cpu_note"] = "the loop's own process time (PyMySQL and redis-py client side)"
+    result["statements"] = {"placed": len(placed), "refused": len(refused)}  # Redis commands included
     return result
 
 
@@ -541,7 +599,6 @@ def deadlock_retries(server: Server) -> int:
 
 
 def floors(url: str, data: dict, args: argparse.Namespace, capture: Capture) -> dict[str, dict]:
-    from studyhub.clients.cache import get_cache
     from studyhub.core.security import hash_password, verify_password
 
     out: dict[str, dict] = {}
@@ -550,9 +607,8 @@ def floors(url: str, data: dict, args: argparse.Namespace, capture: Capture) -> 
     out["topics"] = floor(url, topics, clients, seconds)
     article, _ = capture.of("GET", f"/api/community/articles/{data['article']}", token=data["student"])
     out["article"] = floor(url, article, clients, seconds)
-    area, _ = capture.of("GET", f"/api/users/area/{AREA_ID}")
-    cache = get_cache()
-    out["area"] = floor(url, area, clients, seconds, extra=lambda: cache.get(f"areas:{AREA_ID}"))
+    area, _ = capture.of("GET", f"/api/users/area/{AREA_ID}")  # a Redis GET, captured
+    out["area"] = floor(url, area, clients, seconds)
     login_uuid = put_captchas(1)[0]
     body = {"username": data["student_name"], "password": PASSWORD, "uuid": login_uuid, "verify": "ABCD"}
     capture.statements = []  # a captcha is single use: the measured request is the only one

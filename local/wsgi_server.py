@@ -7,6 +7,11 @@ the errors waitress answers itself in the contract's JSON.
   most ``PER_CLIENT_CONNECTIONS`` (100) at once, connections beyond that are closed on accept.
   Behind Nginx every connection comes from Nginx, so the cluster's workers don't cap
   (``per_client_connections=None``); Nginx has its own limits.
+- waitress's own records (an application error it caught, a thread that would not stop) go
+  through StudyHub's log handlers (``core.logs.adopt``): formatted, scrubbed and in ``LOG_FILE``,
+  not bare on stderr. Its "Task queue depth is N" warning, written whenever a request waits for a
+  thread, is kept only when the queue is as deep as the threads (``QueueDepthFilter``): at 32
+  clients on 16 threads it was a line for one request in three, thousands a minute of an ordinary load.
 - Requests waitress refuses before the application sees them (malformed request line or
   headers: 400, headers too large: 431, body too large: 413, unknown transfer coding: 501)
   answer ``{"detail", "code"}`` with ``X-Content-Type-Options: nosniff`` instead of plain text.
@@ -25,6 +30,7 @@ from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
 from studyhub.core.errors import Invalid, PayloadTooLarge, StudyHubError
+from studyhub.core.logs import adopt
 from studyhub.http.responses import dumps
 
 log = logging.getLogger("studyhub.serve")
@@ -72,6 +78,23 @@ class JsonErrorChannel(HTTPChannel):
     error_task_class = JsonErrorTask
 
 
+class QueueDepthFilter(logging.Filter):
+    """waitress's "Task queue depth is N" only when N reaches ``threshold`` (the thread count): a
+    request waiting for a busy thread is ordinary, a queue as deep as the pool is news."""
+
+    MESSAGE = "Task queue depth is %d"
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.MESSAGE or not isinstance(record.args, tuple) or not record.args:
+            return True
+        depth = record.args[0]
+        return not isinstance(depth, int) or depth >= self.threshold
+
+
 class GuardedServer(TcpWSGIServer):
     """A waitress TCP server that caps the connections one client address holds at once."""
 
@@ -117,6 +140,7 @@ def create_server(
     options.setdefault("connection_limit", CONNECTION_LIMIT)
     options.setdefault("cleanup_interval", IDLE_CHECK_SECONDS)
     adj = Adjustments(**options)
+    adopt("waitress", QueueDepthFilter(adj.threads))
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(adj.threads)
     socket_map: dict[int, Any] = {}

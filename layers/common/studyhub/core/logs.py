@@ -153,6 +153,28 @@ class JsonFormatter(logging.Formatter):
         return _LINE_BREAKERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+class _ThroughStudyhub(logging.Handler):
+    """Hands a library's record to the ``studyhub`` logger's handlers: the same format, scrubbing and file."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("studyhub").handle(record)
+
+
+def adopt(name: str, *filters: logging.Filter) -> None:
+    """The library logger ``name`` and its children write through StudyHub's handlers, from
+    ``WARNING`` up, instead of Python's last resort (bare text on stderr, neither scrubbed nor in
+    ``LOG_FILE``); ``filters`` (on the way in, so its children's records pass them too) replace
+    those of an earlier call. Idempotent."""
+    logger = logging.getLogger(name)
+    through = next((h for h in logger.handlers if isinstance(h, _ThroughStudyhub)), None)
+    if through is None:
+        through = _ThroughStudyhub()
+        logger.addHandler(through)
+    through.filters = list(filters)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
 def setup_logging(force: bool = False) -> None:
     global _done
     if _done and not force:

@@ -22,4 +22,4 @@ def isoformat(value: datetime | None) -> str | None:
     """ISO 8601 in ``TIME_ZONE`` with its offset, to the second (``2026-11-24T13:05:09+08:00``)."""
     if value is None:
         return None
-    return value.astimezone(local_zone()).replace(microsecond=0).isoformat()
+    return value.astimezone(local_zone()).isoformat(timespec="seconds")  # truncates, as replace(microsecond=0) did
