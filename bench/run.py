@@ -1,12 +1,14 @@
 """The performance suite of issue 15: every hot path beside its floor, in one run, on this machine.
 
     python bench/run.py [--quick] [--mysql mysql+pymysql://root@127.0.0.1:3306] [--redis redis://127.0.0.1:6379/0]
-                        [--processes N] [--no-embedded] [--no-cold-start] [--no-write]
+                        [--processes N] [--no-embedded] [--no-uwsgi] [--no-cold-start] [--no-write]
 
 Server scenarios run against ``studyhub serve`` in a subprocess (users, work, community and shopping;
 no job worker) on MariaDB + Redis (a private database, dropped afterwards) with one process and
 with ``--processes N`` (default: the CPU count, ``studyhub serve``'s own default); the full run
-also serves the embedded stack (SQLite + embedded cache) both ways. Each scenario is driven by ``--clients``
+also serves the embedded stack (SQLite + embedded cache) both ways. On MariaDB the same functions
+also run under uWSGI (``--processes N``, an HTTP/1.1 socket; ``--no-uwsgi`` skips it): the
+difference is what ``studyhub serve``'s pure-Python server (waitress) costs per request. Each scenario is driven by ``--clients``
 (32) threads on keep-alive connections for a fixed window:
 
 - **topics**: ``GET /api/work/topics?page=1&size=10`` as a student (a few thousand topics under a
@@ -192,10 +194,13 @@ class Server:
         args += ["--no-jobs", "--no-migrate"]
         args += ["--processes", str(processes)]  # N servers on the one port, as serve runs by default
         self.proc = subprocess.Popen(args, env=env, cwd=var_dir, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"studyhub serve exited with {self.proc.returncode}; see {self.log_path}")
+                raise SystemExit(f"the server exited with {self.proc.returncode}; see {self.log_path}")
             try:
                 ready = all(
                     Http(self.port).call("GET", f"/api/{group}/health")[0] == 200
@@ -206,7 +211,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.3)
-        raise SystemExit(f"studyhub serve did not answer within 120 s; see {self.log_path}")
+        raise SystemExit(f"the server did not answer within 120 s; see {self.log_path}")
 
     def cpu(self) -> float:
         return tree_cpu_seconds(self.proc.pid)
@@ -218,6 +223,39 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+class UwsgiServer(Server):
+    """The same functions under uWSGI (``pip install pyuwsgi``; ``local.wsgi:application``, as
+    ``infra/uwsgi/uwsgi.ini`` runs them) on an HTTP/1.1 socket, ``processes`` x 16 threads: what
+    ``studyhub serve``'s server (waitress, pure Python) costs beside a C one, in the same run. Not
+    ``studyhub serve``'s shape: a uWSGI thread holds a keep-alive connection while it idles, so it
+    runs behind Nginx (``studyhub nginx-config --uwsgi``), not facing clients."""
+
+    def __init__(self, env: dict[str, str], var_dir: Path, processes: int) -> None:
+        self.env = env
+        self.port = orders.free_port()
+        self.log_path = var_dir / f"uwsgi-{processes}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        args = [
+            *(["uwsgi"] if shutil.which("uwsgi") else [sys.executable, "-m", "pyuwsgi"]),
+            *("--module", "local.wsgi:application", "--chdir", str(ROOT), "--master", "--lazy-apps"),
+            *("--need-app", "--single-interpreter", "--die-on-term", "--disable-logging", "--thunder-lock"),
+            *("--processes", str(processes), "--threads", "16", "--http11-socket", f"127.0.0.1:{self.port}"),
+            *("--buffer-size", "32768", "--post-buffering", "65536"),
+        ]
+        served = {**env, "STUDYHUB_FUNCTIONS": "users,work,community,shopping"}
+        self.proc = subprocess.Popen(args, env=served, cwd=var_dir, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+
+def uwsgi_available() -> str | None:
+    """Why uWSGI can't run here, or None."""
+    import importlib.util
+
+    if shutil.which("uwsgi") or importlib.util.find_spec("pyuwsgi"):
+        return None
+    return "uWSGI is not installed (pip install pyuwsgi, a dev dependency)"
 
 
 def measured(server: Server, run: Callable[[], dict]) -> dict:
@@ -747,6 +785,16 @@ def run_stack(name: str, args: argparse.Namespace, processes: list[int]) -> dict
                 out["runs"][f"processes={count}"] = server_scenarios(server, data, args, rush=True)
             finally:
                 server.stop()
+        if url and args.uwsgi:
+            count = processes[-1]
+            if why := uwsgi_available():
+                print(f"(uwsgi processes={count} not run: {why})")
+            else:
+                server = UwsgiServer(env, var_dir, count)
+                try:
+                    out["runs"][f"uwsgi processes={count}"] = server_scenarios(server, data, args, rush=True)
+                finally:
+                    server.stop()
         return out
     finally:
         from studyhub.clients.cache import get_cache
@@ -847,6 +895,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stock", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=None, help="order rush rounds (5; --quick 2)")
     parser.add_argument("--no-embedded", action="store_true")
+    parser.add_argument(
+        "--no-uwsgi", dest="uwsgi", action="store_false", help="skip the same functions under uWSGI (MariaDB only)"
+    )
     parser.add_argument("--no-cold-start", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="neither suite.json nor README.md")
     args = parser.parse_args(argv)
