@@ -28,6 +28,7 @@ pytest_plugins = [
     "alipay_gateway",
     "community_fixtures",
     "console_fixtures",
+    "log_fixtures",
 ]
 # The search behaviour tests are imported by the module of each backend: rewrite their asserts too.
 pytest.register_assert_rewrite("work_search_behaviour")

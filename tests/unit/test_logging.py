@@ -3,26 +3,8 @@
 import json
 import logging
 
-import pytest
 from conftest import DEFAULT_PASSWORD, login
-
-
-class Capture(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
-@pytest.fixture
-def captured():
-    handler = Capture()
-    logger = logging.getLogger("studyhub")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
+from log_fixtures import Capture
 
 
 def test_each_request_logs_one_line_with_its_fields(client, student, captured):
