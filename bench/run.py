@@ -1,14 +1,18 @@
 """The performance suite of issue 15: every hot path beside its floor, in one run, on this machine.
 
     python bench/run.py [--quick] [--mysql mysql+pymysql://root@127.0.0.1:3306] [--redis redis://127.0.0.1:6379/0]
-                        [--processes N] [--no-embedded] [--no-uwsgi] [--no-cold-start] [--no-write]
+                        [--processes N] [--no-embedded] [--no-uwsgi] [--no-waitress-loop] [--no-cold-start]
+                        [--no-write]
 
 Server scenarios run against ``studyhub serve`` in a subprocess (users, work, community and shopping;
 no job worker) on MariaDB + Redis (a private database, dropped afterwards) with one process and
 with ``--processes N`` (default: the CPU count, ``studyhub serve``'s own default); the full run
 also serves the embedded stack (SQLite + embedded cache) both ways. On MariaDB the same functions
-also run under uWSGI (``--processes N``, an HTTP/1.1 socket; ``--no-uwsgi`` skips it): the
-difference is what ``studyhub serve``'s pure-Python server (waitress) costs per request. Each scenario is driven by ``--clients``
+also run under ``studyhub serve`` with waitress's own loop as its server (the engine before the
+epoll server; ``--no-waitress-loop`` skips it) and under uWSGI (``--processes N``, an HTTP/1.1
+socket; ``--no-uwsgi`` skips it): the
+difference is what ``studyhub serve``'s server (Python threads over epoll, waitress's parser)
+costs per request beside a C one. Each scenario is driven by ``--clients``
 (32) threads on keep-alive connections for a fixed window:
 
 - **topics**: ``GET /api/work/topics?page=1&size=10`` as a student (a few thousand topics under a
@@ -183,12 +187,14 @@ class Http:
 
 
 class Server:
+    command = [sys.executable, "-m", "studyhub.ops.cli"]
+
     def __init__(self, env: dict[str, str], var_dir: Path, processes: int) -> None:
         self.env = env
         self.port = orders.free_port()
         self.log_path = var_dir / f"serve-{processes}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        args = [sys.executable, "-m", "studyhub.ops.cli", "serve", "--port", str(self.port), "--threads", "16"]
+        args = [*self.command, "serve", "--port", str(self.port), "--threads", "16"]
         for name in ("users", "work", "community", "shopping"):
             args += ["--function", name]
         args += ["--no-jobs", "--no-migrate"]
@@ -225,10 +231,17 @@ class Server:
         self.log.close()
 
 
+class WaitressLoopServer(Server):
+    """``studyhub serve`` with waitress's own loop as its server (bench/serve_waitress_loop.py): the
+    engine it ran before the epoll server, and runs where there is no epoll."""
+
+    command = [sys.executable, str(ROOT / "bench" / "serve_waitress_loop.py")]
+
+
 class UwsgiServer(Server):
     """The same functions under uWSGI (``pip install pyuwsgi``; ``local.wsgi:application``, as
     ``infra/uwsgi/uwsgi.ini`` runs them) on an HTTP/1.1 socket, ``processes`` x 16 threads: what
-    ``studyhub serve``'s server (waitress, pure Python) costs beside a C one, in the same run. Not
+    ``studyhub serve``'s server (local/wsgi_server.py, Python) costs beside a C one, in the same run. Not
     ``studyhub serve``'s shape: a uWSGI thread holds a keep-alive connection while it idles, so it
     runs behind Nginx (``studyhub nginx-config --uwsgi``), not facing clients."""
 
@@ -785,6 +798,13 @@ def run_stack(name: str, args: argparse.Namespace, processes: list[int]) -> dict
                 out["runs"][f"processes={count}"] = server_scenarios(server, data, args, rush=True)
             finally:
                 server.stop()
+        if url and args.waitress_loop:
+            count = processes[-1]
+            server = WaitressLoopServer(env, var_dir, count)
+            try:
+                out["runs"][f"waitress loop processes={count}"] = server_scenarios(server, data, args, rush=True)
+            finally:
+                server.stop()
         if url and args.uwsgi:
             count = processes[-1]
             if why := uwsgi_available():
@@ -897,6 +917,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-embedded", action="store_true")
     parser.add_argument(
         "--no-uwsgi", dest="uwsgi", action="store_false", help="skip the same functions under uWSGI (MariaDB only)"
+    )
+    parser.add_argument(
+        "--no-waitress-loop",
+        dest="waitress_loop",
+        action="store_false",
+        help="skip studyhub serve on waitress's own loop, the engine before the epoll server (MariaDB only)",
     )
     parser.add_argument("--no-cold-start", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="neither suite.json nor README.md")

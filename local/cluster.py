@@ -1,4 +1,4 @@
-"""``studyhub serve --processes N``: N waitress processes per function behind a child Nginx.
+"""``studyhub serve --processes N``: N server processes per function behind a child Nginx.
 
 What the parent does, in order: migrate and load reference data once; bind every worker's
 listening socket itself (127.0.0.1, one port per process: ``--worker-port-base`` + offset, or

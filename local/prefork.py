@@ -3,9 +3,9 @@
 The GIL holds one process near one core whatever its threads, so ``studyhub serve`` forks as
 many servers as there are cores (``--processes``). The parent does everything once, before the
 fork: migrate, import every function (the children share those pages; ``gc.freeze()`` keeps
-their collector from walking, and so copying, them), bind HOST:PORT. Each child runs waitress on
-the inherited socket: the kernel hands a new connection to whichever child accepts it first, so
-a busy child takes fewer. The parent serves nothing and opens no connection of its own.
+their collector from walking, and so copying, them), bind HOST:PORT. Each child runs the HTTP server on
+the inherited socket (local/wsgi_server.py); a child holding more connections than the others
+leaves a new one to them for a moment (``ConnectionShare``, local/epoll_server.py). The parent serves nothing and opens no connection of its own.
 
 The parent supervises: a child that dies is forked again (connections wait in the socket's
 backlog meanwhile); one that keeps dying stops everything with exit status 1. SIGTERM/SIGINT

@@ -1,5 +1,5 @@
 """``studyhub serve``: migrate, load reference data, then serve every function behind one
-front door with waitress (a production WSGI server: threads, no dev-server shortcuts)."""
+front door with its HTTP server (local/wsgi_server.py: threads over epoll, waitress's parser)."""
 
 from __future__ import annotations
 
@@ -63,11 +63,14 @@ def serve(
     app = FrontDoor(functions)
     settings = get_settings()
 
-    def run_server() -> None:
+    share = connection_share(processes) if processes > 1 and not sockets else None
+
+    def run_server(index: int = 0) -> None:
         where = {"sockets": listening} if listening else {"host": host, "port": port}
         server = create_server(
             app,
             **where,
+            share=share.at(index) if share else None,
             per_client_connections=per_client_connections,
             threads=threads,
             ident="studyhub",
@@ -90,7 +93,7 @@ def serve(
             import_declared()  # route modules load once here, shared by every child, not once per child
             forget_clients()  # the parent serves nothing: the children open their own connections
             share_log_file()
-            supervisor = Supervisor(processes, lambda _index: run_server())
+            supervisor = Supervisor(processes, run_server)
             helpers = start_background(quiet=not verbose) if background else []
             if show_banner:
                 _print_banner(host, port, app)
@@ -108,6 +111,17 @@ def serve(
         for sock in listening or []:
             if sockets is None:
                 sock.close()
+
+
+def connection_share(processes: int) -> Any:
+    """What balances connections over the processes sharing one socket (epoll engine only)."""
+    from .wsgi_server import default_engine
+
+    if default_engine() != "epoll":
+        return None
+    from .epoll_server import ConnectionShare
+
+    return ConnectionShare(processes)
 
 
 def _share(cap: int | None, processes: int) -> int | None:

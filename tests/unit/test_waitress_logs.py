@@ -1,4 +1,5 @@
-"""waitress's own log records go where StudyHub's do, and its queue-depth chatter doesn't flood them."""
+"""waitress's own log records go where StudyHub's do, and its queue-depth chatter doesn't flood them
+(waitress's own loop, the engine where there is no epoll; the epoll engine: test_epoll_server.py)."""
 
 import logging
 
@@ -9,7 +10,7 @@ from local.wsgi_server import create_server
 
 @pytest.fixture
 def server():
-    made = create_server(lambda environ, start_response: [], host="127.0.0.1", port=0, threads=4)
+    made = create_server(lambda environ, start_response: [], host="127.0.0.1", port=0, threads=4, engine="waitress")
     yield made
     made.close()
 
@@ -35,7 +36,7 @@ def test_a_short_queue_is_not_logged_a_queue_as_deep_as_the_threads_is(server, c
 
 def test_waitress_info_lines_stay_out_and_a_second_server_adds_no_second_handler(server, captured):
     logging.getLogger("waitress").info("Serving on http://127.0.0.1:8000")
-    create_server(lambda environ, start_response: [], host="127.0.0.1", port=0, threads=8).close()
+    create_server(lambda environ, start_response: [], host="127.0.0.1", port=0, threads=8, engine="waitress").close()
     logging.getLogger("waitress").warning("a warning")
     logging.getLogger("waitress.queue").warning("Task queue depth is %d", 4)  # below the new server's 8
     assert [r.getMessage() for r in captured.records] == ["a warning"]
