@@ -522,22 +522,3 @@ def _server_name(host: str) -> str:
 
 def _escaped(path: str) -> str:
     return path.encode("unicode_escape", "backslashreplace").decode("ascii")
-
-
-def listen(adj: Adjustments) -> list[socket.socket]:
-    """Sockets listening on ``adj.listen`` (every address the host resolves to)."""
-    sockets: list[socket.socket] = []
-    try:
-        for family, kind, proto, address in adj.listen:
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(adj.backlog)
-    except OSError:
-        for sock in sockets:
-            sock.close()
-        raise
-    return sockets

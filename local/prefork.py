@@ -44,21 +44,14 @@ def bind(host: str, port: int) -> list[socket.socket]:
     resolves to), before anything else starts, so a port taken fails at once."""
     from waitress.adjustments import Adjustments
 
-    sockets: list[socket.socket] = []
+    from .wsgi_server import listening_sockets
+
     try:
-        for family, kind, proto, address in Adjustments(host=host, port=port).listen:
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(BACKLOG)
-            sock.setblocking(False)
+        sockets = listening_sockets(Adjustments(host=host, port=port).listen, BACKLOG)
     except OSError as error:
-        for sock in sockets:
-            sock.close()
         raise BindError(f"can't listen on {host}:{port}: {error.strerror or error}") from None
+    for sock in sockets:
+        sock.setblocking(False)
     return sockets
 
 

@@ -23,6 +23,7 @@ there is epoll, that is on Linux) and waitress's own loop (local/waitress_loop.p
 from __future__ import annotations
 
 import select
+import socket
 from typing import Any, Literal
 
 from waitress.adjustments import Adjustments
@@ -62,8 +63,28 @@ def create_server(
         from .waitress_loop import create_loop_server
 
         return create_loop_server(app, adj, per_client_connections)
-    from .epoll_server import EpollServer, listen
+    from .epoll_server import EpollServer
 
     adopt("waitress")  # what its task logs (an answer longer than its Content-Length...)
-    sockets = list(adj.sockets) if adj.sockets else listen(adj)
+    sockets = list(adj.sockets) if adj.sockets else listening_sockets(adj.listen, adj.backlog)
     return EpollServer(app, adj, sockets, per_client_connections=per_client_connections, share=share)
+
+
+def listening_sockets(addresses: list[tuple[Any, ...]], backlog: int) -> list[socket.socket]:
+    """A socket listening on each of ``addresses`` (waitress's ``Adjustments.listen``: every
+    address the host resolves to); none left open if one fails."""
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(backlog)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
