@@ -376,7 +376,7 @@ class EpollServer:
         except ClientGone:
             task.close_on_finish = True
         except Exception:  # noqa: BLE001 - waitress did the same: log, answer 500 if nothing went out
-            log.exception("error while serving %s", _escaped(request.path))
+            log.exception("error while serving %s", request.path)  # the formatter escapes it
             if task.wrote_header:
                 task.close_on_finish = True
             else:
@@ -518,7 +518,3 @@ def _server_name(host: str) -> str:
         except OSError:
             return "localhost"
     return f"[{host}]" if ":" in host else host
-
-
-def _escaped(path: str) -> str:
-    return path.encode("unicode_escape", "backslashreplace").decode("ascii")

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import select
 import socket
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from waitress.adjustments import Adjustments
 
 from studyhub.core.logs import adopt
+
+if TYPE_CHECKING:  # epoll_server needs epoll: imported only when that engine runs
+    from .epoll_server import ConnectionShare
 
 IDLE_TIMEOUT_SECONDS = 30
 CONNECTION_LIMIT = 1000
@@ -47,7 +50,7 @@ def create_server(
     *,
     per_client_connections: int | None = PER_CLIENT_CONNECTIONS,
     engine: Engine | None = None,
-    share: Any = None,
+    share: ConnectionShare | None = None,
     **options: Any,
 ) -> Any:
     """A server with ``run()`` and ``close()`` on ``sockets`` (already listening) or ``host`` and
